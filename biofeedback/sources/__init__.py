@@ -1,0 +1,11 @@
+"""Where measurements come from: a BLE strap, a simulated person, a recorded file."""
+
+from biofeedback.sources.base import (
+    HeartRateSource,
+    LinkLost,
+    LinkRestored,
+    Measurement,
+    SourceEvent,
+)
+
+__all__ = ["HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent"]
