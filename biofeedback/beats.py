@@ -20,7 +20,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback.errors import InvalidInputError
+from biofeedback._validate import rr_array
 from biofeedback.hrm import SensorContact
 
 __all__ = ["Measurement", "BeatFlags", "Beat", "Gap", "BeatClock", "beat_times_s"]
@@ -189,9 +189,4 @@ def beat_times_s(rr_ms: npt.ArrayLike) -> npt.NDArray[np.float64]:
     InvalidInputError
         If ``rr_ms`` is empty, not finite, or not positive.
     """
-    rr = np.asarray(rr_ms, dtype=np.float64)
-    if rr.ndim != 1 or rr.size == 0:
-        raise InvalidInputError("rr_ms must be a non-empty 1-D sequence of intervals in ms")
-    if not np.all(np.isfinite(rr)) or np.any(rr <= 0):
-        raise InvalidInputError("rr_ms must hold finite, positive intervals in ms")
-    return np.cumsum(rr) / 1000.0
+    return np.cumsum(rr_array(rr_ms, what="beat_times_s")) / 1000.0
