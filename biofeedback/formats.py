@@ -1,0 +1,170 @@
+"""Reading and writing RR files of other tools, and our own beat CSV.
+
+Read
+    * plain text, one RR interval per line, in ms (Polar Sensor Logger, Elite HRV,
+      PhysioNet exports, the files in ``sample_data/``); a first line that is not a number
+      is taken as a header; blank lines and lines starting with ``#`` are skipped. A file
+      whose every value is below 10 is taken to be in seconds and converted to ms.
+    * CSV with a header that has an ``rr_ms`` column (what ``biofeedback record --out``
+      writes), or ``rr`` / ``ibi`` / ``rr_s`` columns.
+Write
+    * beat CSV: header ``t_s,rr_ms,flags``, one row per beat, flushed row by row so that an
+      interrupted session keeps every beat written so far; readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from biofeedback.beats import Beat, BeatFlags
+from biofeedback.errors import FileFormatError
+
+__all__ = ["read_rr_file", "BeatCsvWriter", "open_private", "flags_to_text"]
+
+log = logging.getLogger(__name__)
+
+PRIVATE_MODE: Final[int] = 0o600  # health data: owner read/write only
+_SECONDS_THRESHOLD: Final[float] = 10.0  # all values below this: the file is in seconds
+_RR_COLUMNS: Final[dict[str, float]] = {"rr_ms": 1.0, "rr": 1.0, "ibi": 1.0, "ibi_ms": 1.0, "rr_s": 1000.0}
+
+
+def open_private(path: str | os.PathLike[str], mode: str = "w") -> IO[str]:
+    """Open a text file for writing that only its owner can read (mode 0600).
+
+    An existing file is truncated (``"w"``) or appended to (``"a"``) and its mode tightened.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == "a" else os.O_TRUNC)
+    try:
+        fd = os.open(path, flags, PRIVATE_MODE)
+    except OSError as exc:
+        raise FileFormatError(f"cannot write {os.fspath(path)}: {exc.strerror}; choose another path") from None
+    os.fchmod(fd, PRIVATE_MODE)
+    return io.open(fd, mode, encoding="utf-8", newline="")
+
+
+def flags_to_text(flags: BeatFlags) -> str:
+    """Beat flags as ``after_gap+no_contact`` (empty when none)."""
+    return "+".join(f.name.lower() for f in BeatFlags if f and f in flags and f.name)
+
+
+def read_rr_file(path: str | os.PathLike[str]) -> npt.NDArray[np.float64]:
+    """Read RR intervals, in ms, from a text or CSV file.
+
+    Raises
+    ------
+    FileFormatError
+        The file is missing, unreadable, empty, or a line is not an interval; the message
+        names the file and line.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise FileFormatError(f"{p}: no such file; give the path of an RR file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{p}: cannot read it as text ({exc}); give a text or CSV RR file") from None
+    lines = [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1)]
+    lines = [(n, ln) for n, ln in lines if ln and not ln.startswith("#")]
+    if not lines:
+        raise FileFormatError(f"{p}: the file is empty; expected one RR interval in ms per line")
+    first = lines[0][1]
+    if "," in first or ";" in first or "\t" in first:
+        return _read_csv(p, lines)
+    if not _is_number(first):
+        lines = lines[1:]  # a one-word header such as "RR"
+    values = []
+    for n, ln in lines:
+        if not _is_number(ln):
+            raise FileFormatError(f"{p}:{n}: {ln[:40]!r} is not a number; expected one RR interval in ms per line")
+        values.append(float(ln))
+    return _checked(p, np.asarray(values, dtype=np.float64), scale=None)
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_csv(p: Path, lines: list[tuple[int, str]]) -> npt.NDArray[np.float64]:
+    dialect = csv.Sniffer().sniff(lines[0][1], delimiters=",;\t")
+    rows = list(csv.reader((ln for _, ln in lines), dialect))
+    header = [h.strip().lower() for h in rows[0]]
+    col = next((header.index(c) for c in _RR_COLUMNS if c in header), None)
+    if col is None:
+        raise FileFormatError(
+            f"{p}: no RR column in the header {rows[0]}; expected one named rr_ms (or rr, ibi, rr_s)"
+        )
+    scale = _RR_COLUMNS[header[col]]
+    values = []
+    for (n, _), row in zip(lines[1:], rows[1:], strict=True):
+        cell = row[col].strip() if col < len(row) else ""
+        if not _is_number(cell):
+            raise FileFormatError(f"{p}:{n}: {cell[:40]!r} in column {header[col]} is not a number")
+        values.append(float(cell) * scale)
+    return _checked(p, np.asarray(values, dtype=np.float64), scale=scale)
+
+
+def _checked(p: Path, rr: npt.NDArray[np.float64], scale: float | None) -> npt.NDArray[np.float64]:
+    if rr.size == 0:
+        raise FileFormatError(f"{p}: no RR intervals in the file")
+    if not np.all(np.isfinite(rr)) or np.any(rr <= 0):
+        bad = int(np.flatnonzero(~np.isfinite(rr) | (rr <= 0))[0])
+        raise FileFormatError(f"{p}: interval {bad + 1} ({rr[bad]}) is not a positive number of ms")
+    if scale is None and float(np.max(rr)) < _SECONDS_THRESHOLD:
+        log.info("%s: all values below %g, reading them as seconds", p, _SECONDS_THRESHOLD)
+        rr = rr * 1000.0
+    return rr
+
+
+class BeatCsvWriter:
+    """Writes beats as CSV (``t_s,rr_ms,flags``), one flushed row per beat, mode 0600.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "s.csv")
+    >>> with BeatCsvWriter(path) as w:
+    ...     w.write(Beat(t_s=0.9375, rr_ms=937.5))
+    >>> open(path).read().splitlines()
+    ['t_s,rr_ms,flags', '0.9375,937.5,']
+    """
+
+    HEADER: Final = ("t_s", "rr_ms", "flags")
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._file = open_private(self.path)
+        self._csv = csv.writer(self._file, lineterminator="\n")
+        self._csv.writerow(self.HEADER)
+        self._file.flush()
+        self.rows = 0
+
+    def write(self, beat: Beat) -> None:
+        """Append one beat and flush it to disk."""
+        self._csv.writerow((repr(beat.t_s), repr(beat.rr_ms), flags_to_text(beat.flags)))
+        self._file.flush()
+        self.rows += 1
+
+    def close(self) -> None:
+        """Close the file (every row is already flushed)."""
+        self._file.close()
+
+    def __enter__(self) -> BeatCsvWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
