@@ -1,0 +1,71 @@
+"""Replaying recorded RR intervals as if a strap sent them.
+
+The intervals are grouped into notifications the way a strap sends them: one about every
+``period_s`` seconds carrying the beats that ended since the previous one. The arrival
+time of each notification is its time on the recording's own clock, so a replay gives the
+same beats, at any speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from biofeedback._validate import rr_array
+from biofeedback.hrm import SensorContact
+from biofeedback.sources.base import Measurement, SourceEvent
+
+__all__ = ["ReplaySource", "group_into_notifications"]
+
+
+def group_into_notifications(
+    rr_ms: npt.ArrayLike, period_s: float = 1.0
+) -> list[tuple[float, tuple[float, ...]]]:
+    """Group RR intervals into (notification time s, RR intervals ms) as a strap would.
+
+    Each notification at ``k * period_s`` carries the intervals whose beats ended in
+    ``((k-1) * period_s, k * period_s]``; notifications with no beat are kept (empty).
+    """
+    rr = rr_array(rr_ms, what="replay")
+    t_s = np.cumsum(rr) / 1000.0
+    k = np.ceil(t_s / period_s - 1e-12).astype(np.int64)
+    out: list[tuple[float, tuple[float, ...]]] = []
+    start = 0
+    for frame in range(1, int(k[-1]) + 1):
+        stop = int(np.searchsorted(k, frame, side="right"))
+        out.append((frame * period_s, tuple(float(x) for x in rr[start:stop])))
+        start = stop
+    return out
+
+
+class ReplaySource:
+    """A heart-rate source that plays RR intervals from memory.
+
+    Parameters
+    ----------
+    rr_ms : array_like
+        The intervals to play, ms.
+    speed : float or None
+        Times faster than real time; None plays as fast as the consumer takes them.
+    period_s : float
+        Time between notifications, s.
+    """
+
+    def __init__(self, rr_ms: Sequence[float] | npt.NDArray[np.float64], *, speed: float | None = None,
+                 period_s: float = 1.0) -> None:
+        self.frames = group_into_notifications(rr_ms, period_s)
+        self.speed = speed
+
+    async def __aiter__(self) -> AsyncIterator[SourceEvent]:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for t_s, rr in self.frames:
+            if self.speed is not None:
+                await asyncio.sleep(max(0.0, start + t_s / self.speed - loop.time()))
+            else:
+                await asyncio.sleep(0)
+            hr = round(60000.0 / (sum(rr) / len(rr))) if rr else 0
+            yield Measurement(t_arrival_s=t_s, heart_rate_bpm=hr, rr_ms=rr, contact=SensorContact.DETECTED)
