@@ -1,0 +1,223 @@
+"""Generic spectral helpers for RR-interval series (tachograms).
+
+Plain functions over numpy arrays, shared by :mod:`biofeedback.hrv.frequency`,
+:mod:`biofeedback.hrv.coherence`, :mod:`biofeedback.hrv.rsa` and the streaming metrics:
+
+- :func:`resample_tachogram`: the RR series on its beat times, resampled evenly by a
+  not-a-knot cubic spline (Task Force 1996; the Kubios and hrv-analysis default);
+- :func:`welch_psd`: Welch's averaged periodogram, Hann window, one-sided density;
+- :func:`lomb_psd`: the Lomb–Scargle periodogram of the unevenly sampled series, scaled to
+  the same one-sided density so band powers compare (Lomb 1976; Scargle 1982);
+- :func:`band_power` and :func:`band_peak_hz`: trapezoid power over ``[low, high)`` and
+  the frequency of the largest density there.
+
+Units: RR in ms, times in s, frequencies in Hz, densities in ms²/Hz, powers in ms².
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from scipy.interpolate import CubicSpline  # type: ignore[import-untyped]
+from scipy.signal import lombscargle, welch  # type: ignore[import-untyped]
+
+from biofeedback.errors import InvalidInputError
+
+__all__ = [
+    "DEFAULT_FS_HZ",
+    "WELCH_NFFT",
+    "WELCH_NPERSEG",
+    "FloatArray",
+    "band_peak_hz",
+    "band_power",
+    "check_band",
+    "check_positive",
+    "lomb_psd",
+    "parabolic_peak",
+    "resample_tachogram",
+    "welch_psd",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_FS_HZ: Final[float] = 4.0  # resampling rate of the tachogram, Hz
+WELCH_NPERSEG: Final[int] = 256  # Welch segment, samples (64 s at 4 Hz)
+WELCH_NFFT: Final[int] = 4096  # FFT length, samples (bin width 1/1024 Hz at 4 Hz)
+
+
+def check_positive(value: float, name: str) -> float:
+    """Return ``value`` as a float if it is finite and > 0, else raise InvalidInputError."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise InvalidInputError(f"{name} must be a finite positive number, got {value!r}")
+    return v
+
+
+def check_band(band: tuple[float, float], name: str) -> tuple[float, float]:
+    """Return ``band`` as ``(low, high)`` floats with ``0 <= low < high``, else raise."""
+    try:
+        low, high = (float(b) for b in band)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name} must be a (low, high) pair of frequencies in Hz, got {band!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high)) or low < 0 or high <= low:
+        raise InvalidInputError(f"{name} must satisfy 0 <= low < high (Hz), got {band!r}")
+    return low, high
+
+
+def resample_tachogram(rr_ms: FloatArray, fs_hz: float = DEFAULT_FS_HZ) -> tuple[FloatArray, FloatArray]:
+    """Resample an RR series evenly in time with a not-a-knot cubic spline.
+
+    Each interval ``rr_ms[i]`` is placed at the time of the beat that ends it,
+    ``t[i] = cumsum(rr_ms)[i] / 1000`` s, and the spline through ``(t, rr_ms)``
+    (:class:`scipy.interpolate.CubicSpline`, ``bc_type="not-a-knot"``) is sampled at
+    ``t[0] + k / fs_hz`` for every ``k >= 0`` up to ``t[-1]`` inclusive.
+
+    Parameters
+    ----------
+    rr_ms : ndarray
+        Validated RR intervals, ms (at least 2).
+    fs_hz : float
+        Resampling rate, Hz.
+
+    Returns
+    -------
+    t_s : ndarray
+        Sample times, s on the beat clock.
+    rr_even_ms : ndarray
+        Interpolated RR at those times, ms (mean not removed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t, x = resample_tachogram(np.array([1000.0, 1000.0, 1000.0]), 4.0)
+    >>> t.tolist(), x.tolist()
+    ([1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0], [1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1000.0])
+    """
+    t = np.cumsum(rr_ms) / 1000.0
+    n = math.floor((t[-1] - t[0]) * fs_hz + 1e-9) + 1
+    t_s = t[0] + np.arange(n, dtype=np.float64) / fs_hz
+    spline = CubicSpline(t, rr_ms, bc_type="not-a-knot")
+    return t_s, np.asarray(spline(t_s), dtype=np.float64)
+
+
+def welch_psd(
+    x: FloatArray, fs_hz: float = DEFAULT_FS_HZ, nperseg: int = WELCH_NPERSEG, nfft: int = WELCH_NFFT
+) -> tuple[FloatArray, FloatArray]:
+    """One-sided Welch power spectral density of an evenly sampled series.
+
+    Hann window of ``nperseg`` samples (or of the whole series when it is shorter), 50%
+    overlap, each segment's mean removed (scipy's ``detrend="constant"``), zero-padded to
+    ``max(nfft, nperseg)`` points, ``scaling="density"`` (Welch 1967).
+
+    Parameters
+    ----------
+    x : ndarray
+        Evenly sampled series (e.g. RR in ms), at least 2 samples.
+    fs_hz : float
+        Sampling rate, Hz.
+    nperseg : int
+        Segment length, samples.
+    nfft : int
+        FFT length, samples.
+
+    Returns
+    -------
+    freq_hz : ndarray
+        Frequencies from 0 to ``fs_hz / 2``, Hz.
+    psd : ndarray
+        Density, (unit of x)²/Hz (ms²/Hz for RR in ms).
+    """
+    seg = min(int(nperseg), x.size)
+    f, p = welch(
+        x,
+        fs=fs_hz,
+        window="hann",
+        nperseg=seg,
+        noverlap=seg // 2,
+        nfft=max(int(nfft), seg),
+        detrend="constant",
+        scaling="density",
+    )
+    return np.asarray(f, dtype=np.float64), np.asarray(p, dtype=np.float64)
+
+
+def lomb_psd(t_s: FloatArray, y: FloatArray, freq_hz: FloatArray) -> FloatArray:
+    """Lomb–Scargle periodogram of an unevenly sampled series, as a one-sided density.
+
+    The mean of ``y`` is removed, :func:`scipy.signal.lombscargle` (``normalize=False``)
+    gives the classical periodogram ``P(f)`` (Scargle 1982), and the density is
+    ``2 · P(f) · Δt`` with ``Δt`` the mean sampling interval ``(t[-1] − t[0]) / (N − 1)``.
+    For even sampling this is the one-sided periodogram density, so a sinusoid of
+    amplitude ``A`` integrates to ``A² / 2`` and band powers compare with Welch's.
+
+    Parameters
+    ----------
+    t_s : ndarray
+        Sample times, s (strictly increasing, at least 2).
+    y : ndarray
+        Values at those times (e.g. RR in ms).
+    freq_hz : ndarray
+        Frequencies to evaluate, Hz (> 0).
+
+    Returns
+    -------
+    ndarray
+        Density at ``freq_hz``, (unit of y)²/Hz.
+    """
+    yc = y - np.mean(y)
+    p = lombscargle(t_s, yc, 2.0 * np.pi * freq_hz, normalize=False)
+    dt_s = (t_s[-1] - t_s[0]) / (t_s.size - 1)
+    return np.asarray(2.0 * p * dt_s, dtype=np.float64)
+
+
+def _band_mask(freq_hz: FloatArray, low: float, high: float) -> npt.NDArray[np.bool_]:
+    return np.asarray((freq_hz >= low) & (freq_hz < high), dtype=np.bool_)
+
+
+def band_power(freq_hz: FloatArray, psd: FloatArray, low: float, high: float) -> float:
+    """Power in ``[low, high)`` Hz by the trapezoid rule over the bins inside it.
+
+    Only bins with ``low <= f < high`` are integrated (no interpolation at the edges),
+    so 0.0 when fewer than two bins fall inside. Units: those of ``psd`` times Hz.
+    """
+    m = _band_mask(freq_hz, low, high)
+    if np.count_nonzero(m) < 2:
+        return 0.0
+    return float(np.trapezoid(psd[m], freq_hz[m]))
+
+
+def band_peak_hz(freq_hz: FloatArray, psd: FloatArray, low: float, high: float) -> float:
+    """Frequency of the largest density in ``[low, high)``, Hz; NaN if no bin is inside."""
+    m = _band_mask(freq_hz, low, high)
+    if not np.any(m):
+        return math.nan
+    f = freq_hz[m]
+    return float(f[int(np.argmax(psd[m]))])
+
+
+def parabolic_peak(freq_hz: FloatArray, psd: FloatArray, low: float, high: float) -> float:
+    """Peak frequency in ``[low, high)`` refined by a parabola through the top three bins, Hz.
+
+    The vertex of the parabola through the largest bin and its two neighbours (Smith &
+    Serra 1987's quadratic interpolation) moves the estimate between bins; at a band edge,
+    or with a flat top, the bin frequency itself is returned. NaN if no bin is inside.
+    """
+    m = np.flatnonzero(_band_mask(freq_hz, low, high))
+    if m.size == 0:
+        return math.nan
+    k = int(m[int(np.argmax(psd[m]))])
+    if k == 0 or k == freq_hz.size - 1:
+        return float(freq_hz[k])
+    a, b, c = float(psd[k - 1]), float(psd[k]), float(psd[k + 1])
+    denom = a - 2.0 * b + c
+    if denom >= 0.0:
+        return float(freq_hz[k])
+    delta = 0.5 * (a - c) / denom
+    df = float(freq_hz[k + 1] - freq_hz[k])
+    return float(freq_hz[k] + delta * df)
