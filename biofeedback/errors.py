@@ -18,6 +18,7 @@ __all__ = [
     "StrapNotFoundError",
     "StrapChoiceError",
     "ConnectError",
+    "EmulatorError",
 ]
 
 
@@ -59,3 +60,7 @@ class StrapChoiceError(BluetoothError):
 
 class ConnectError(BluetoothError):
     """The strap was found but refused or dropped the connection attempt."""
+
+
+class EmulatorError(BiofeedbackError):
+    """The emulated BlueZ (private D-Bus bus, emulated strap) could not start or was misused."""
