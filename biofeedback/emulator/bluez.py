@@ -482,7 +482,7 @@ class DeviceLink:
         self.device.update(connected=False)
         if gatt is not None:
             for path, _ in reversed(gatt.objects):
-                self.bluez.bus.unexport(path)
+                self.bluez._unexport(path)
         await asyncio.sleep(0)
 
     def notify_measurement(self, payload: bytes) -> bool:
@@ -522,7 +522,7 @@ class DeviceLink:
             characteristic(battery, 0x0015, BATTERY_LEVEL_UUID, ["read", "notify"], bytes([strap.battery_percent]))
 
         for path, interface in gatt.objects:
-            self.bluez.bus.export(path, interface)
+            self.bluez._export(path, interface)
         self.gatt = gatt
 
 
@@ -576,6 +576,7 @@ class EmulatedBlueZ:
         self._known: list[EmulatedStrap] = []  # every strap ever added, to stop their timelines
         self._discovery_sessions = 0
         self._advertiser: asyncio.Task[None] | None = None
+        self._paths: set[str] = set()  # exported object paths
 
     async def __aenter__(self) -> Self:
         address = self._address or os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
@@ -593,8 +594,9 @@ class EmulatedBlueZ:
             bus.disconnect()
             raise
         self._bus = bus
+        bus.add_message_handler(self._unknown_object)
         if self._has_adapter:
-            bus.export(ADAPTER_PATH, self._adapter)
+            self._export(ADAPTER_PATH, self._adapter)
         logger.debug("emulated BlueZ on %s as %s", address, bus.unique_name)
         return self
 
@@ -702,19 +704,55 @@ class EmulatedBlueZ:
         names: list[str] = reply.body[0]
         return sum(1 for name in names if name.startswith(":") and name != bus.unique_name)
 
+    async def wait_for_client_connections(self, count: int, timeout_s: float = 2.0) -> int:
+        """Poll :meth:`client_connection_count` until it equals ``count`` or ``timeout_s`` passes.
+
+        The bus daemon notices a closed connection asynchronously, so a count taken right
+        after a client closed its connection may still include it. Returns the last count
+        (equal to ``count`` unless the timeout passed).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            current = await self.client_connection_count()
+            if current == count or loop.time() >= deadline:
+                return current
+            await asyncio.sleep(0.01)
+
     # -- adapter and device bookkeeping ------------------------------------------------
+
+    def _export(self, path: str, interface: ServiceInterface) -> None:
+        self.bus.export(path, interface)
+        self._paths.add(path)
+
+    def _unexport(self, path: str) -> None:
+        self.bus.unexport(path)
+        self._paths.discard(path)
+
+    def _unknown_object(self, msg: Message) -> Message | None:
+        """Answer a call to a BlueZ path that does not exist as BlueZ does: UnknownObject.
+
+        (dbus-fast would answer UnknownMethod; bleak maps UnknownObject on ``Connect`` to
+        ``BleakDeviceNotFoundError``.)
+        """
+        path = msg.path
+        if msg.message_type is not MessageType.METHOD_CALL or not path or not path.startswith("/org/bluez/"):
+            return None
+        if path in self._paths:
+            return None
+        return Message.new_error(msg, "org.freedesktop.DBus.Error.UnknownObject", f"Method \"{msg.member}\" on unknown object {path}")
 
     def _adapter_powered(self) -> bool:
         return self._has_adapter and self._adapter.powered
 
     def _export_device(self, link: "DeviceLink") -> None:
         if self._has_adapter and not link.exported:
-            self.bus.export(link.path, link.device)
+            self._export(link.path, link.device)
             link.exported = True
 
     def _unexport_device(self, link: "DeviceLink") -> None:
         if link.exported:
-            self.bus.unexport(link.path)
+            self._unexport(link.path)
             link.exported = False
 
     async def _remove_device(self, path: str) -> None:
