@@ -1,0 +1,254 @@
+"""The ``biofeedback`` command.
+
+Every user mistake (a wrong option, a broken file, a missing strap) ends in one line on
+stderr and a non-zero exit code, never a traceback. Ctrl-C ends a recording cleanly
+with exit code 0 and everything recorded so far kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from biofeedback import __version__
+from biofeedback.beats import Beat
+from biofeedback.errors import BiofeedbackError
+from biofeedback.formats import BeatCsvWriter, read_rr_file
+from biofeedback.session import RecordSummary
+from biofeedback.sources.base import LinkLost, LinkRestored, Measurement, SourceEvent
+
+log = logging.getLogger("biofeedback")
+
+NOT_A_MEDICAL_DEVICE = (
+    "biofeedback is not a medical device. It is for relaxation and breathing practice only; "
+    "it does not diagnose or treat anything. If you have symptoms, see a clinician."
+)
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+DEMO_RR_FILE = "polarh10_slow_breathing.txt"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="biofeedback",
+        description="HRV-biofeedback breathing trainer for Bluetooth LE heart-rate chest straps. "
+        "Not a medical device.",
+    )
+    parser.add_argument("--version", action="version", version=f"biofeedback {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("scan", help="list heart-rate straps in range")
+    p.add_argument("--timeout", type=_positive, default=5.0, metavar="S", help="seconds to scan (default 5)")
+
+    p = sub.add_parser("record", help="record a session from a strap (no pacer)")
+    p.add_argument("--device", metavar="D", help="address or part of the name (default: the only strap in range)")
+    p.add_argument("--minutes", type=_positive, metavar="N", help="stop after N minutes of beats (default: Ctrl-C)")
+    p.add_argument("--out", type=Path, metavar="FILE.csv", help="write the beats as CSV (t_s, rr_ms, flags)")
+    _add_emulation(p)
+
+    p = sub.add_parser(
+        "demo",
+        help="play a recorded session through an emulated strap and the real Bluetooth stack, then show its HRV",
+    )
+    p.add_argument("--out", type=Path, default=Path("biofeedback-demo.csv"), metavar="FILE.csv",
+                   help="where to write the recorded beats (default biofeedback-demo.csv)")
+    p.add_argument("--speed", type=_positive, default=40.0, help="times faster than real time (default 40)")
+    p.add_argument("--rr-file", type=Path, default=SAMPLE_DIR / DEMO_RR_FILE, metavar="FILE",
+                   help=f"RR file the emulated strap plays (default sample_data/{DEMO_RR_FILE})")
+    return parser
+
+
+def _add_emulation(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--emulate", type=Path, metavar="RR_FILE",
+                   help="no strap: an emulated strap on a private D-Bus bus plays this RR file")
+    p.add_argument("--speed", type=_positive, default=1.0, help="with --emulate: times faster than real time")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+async def _scan(args: argparse.Namespace, out: TextIO) -> int:
+    from biofeedback.sources.ble import scan
+
+    straps = await scan(timeout_s=args.timeout)
+    if not straps:
+        print(f"No heart-rate strap found in {args.timeout:g} s. Wear the strap (wet the electrodes) "
+              "and try again.", file=sys.stderr)
+        return 1
+    print(f"{'name':<28} {'address':<18} signal", file=out)
+    for s in straps:
+        rssi = f"{s.rssi_dbm} dBm" if s.rssi_dbm is not None else "?"
+        print(f"{s.name:<28} {s.address:<18} {rssi}", file=out)
+    return 0
+
+
+class _Status:
+    """Shows a recording's progress: one line rewritten in place on a terminal, else a line every 30 s."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self.beats = 0
+        self.hr_bpm = 0
+        self.next_line_s = 30.0
+        self.last_t_s = 0.0
+
+    def beat(self, beat: Beat) -> None:
+        self.beats += 1
+        self.last_t_s = beat.t_s
+        if self.tty:
+            self.out.write(f"\r{_clock(beat.t_s)}  HR {60000 / beat.rr_ms:5.1f} bpm  RR {beat.rr_ms:6.1f} ms  "
+                           f"beats {self.beats:5d} ")
+            self.out.flush()
+        elif beat.t_s >= self.next_line_s:
+            print(f"{_clock(beat.t_s)}  {self.beats} beats, HR {60000 / beat.rr_ms:.0f} bpm", file=self.out)
+            self.next_line_s += 30.0
+
+    def event(self, event: SourceEvent) -> None:
+        if isinstance(event, LinkLost):
+            self._line(f"link lost ({event.reason}); reconnecting…")
+        elif isinstance(event, LinkRestored):
+            self._line(f"link restored after {event.attempts} attempt(s)")
+        elif isinstance(event, Measurement):
+            self.hr_bpm = event.heart_rate_bpm
+
+    def _line(self, text: str) -> None:
+        print(("\n" if self.tty else "") + text, file=self.out)
+
+    def done(self) -> None:
+        if self.tty:
+            self.out.write("\n")
+
+
+def _clock(t_s: float) -> str:
+    m, s = divmod(int(t_s), 60)
+    return f"{m:02d}:{s:02d}"
+
+
+def _print_summary(summary: RecordSummary, out_path: Path | None, out: TextIO) -> None:
+    gaps = sum(g.duration_s for g in summary.gaps)
+    print(f"Recorded {summary.beats} beats over {_clock(summary.duration_s)} (mm:ss); "
+          f"{len(summary.gaps)} gap(s) totalling {gaps:.1f} s; {summary.link_losses} link loss(es).", file=out)
+    if out_path is not None:
+        print(f"Beats written to {out_path}", file=out)
+
+
+async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary) -> int:
+    from biofeedback.session import record
+    from biofeedback.sources.ble import BleSource
+
+    duration_s = args.minutes * 60.0 if args.minutes else None
+    writer = BeatCsvWriter(args.out) if args.out else None
+    status = _Status(out)
+
+    def on_beat(beat: Beat) -> None:
+        if writer is not None:
+            writer.write(beat)
+        status.beat(beat)
+
+    try:
+        if args.emulate is not None:
+            from biofeedback.sources.emulated import emulated_strap
+
+            rr_ms = read_rr_file(args.emulate)
+            async with emulated_strap(rr_ms, speed=args.speed) as strap:
+                source = BleSource(args.device, clock=strap.clock)
+                print(f"Emulated strap '{strap.name}' plays {args.emulate} ({len(rr_ms)} beats) "
+                      f"at {args.speed:g}x real time", file=out)
+                await record(source, on_beat, duration_s=duration_s or float(rr_ms.sum()) / 1000.0,
+                             on_event=status.event, summary=summary)
+        else:
+            source = BleSource(args.device)
+            await record(source, on_beat, duration_s=duration_s, on_event=status.event, summary=summary)
+    finally:
+        status.done()
+        if writer is not None:
+            writer.close()
+    if source.strap is not None:
+        battery = f", battery {source.battery_percent}%" if source.battery_percent is not None else ""
+        print(f"Strap: {source.strap.name} ({source.strap.address}){battery}; "
+              f"{source.malformed_frames} malformed notification(s) skipped.", file=out)
+    _print_summary(summary, args.out, out)
+    return 0
+
+
+def _demo(args: argparse.Namespace, out: TextIO, summary: RecordSummary) -> int:
+    args.device = None
+    args.minutes = None
+    args.emulate = args.rr_file
+    code = asyncio.run(_record(args, out, summary))
+    return code
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def _first_run_notice() -> None:
+    """Say 'not a medical device' on the first run, once per user."""
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "biofeedback"
+    marker = base / "first-run-notice-shown"
+    if marker.exists():
+        return
+    print(NOT_A_MEDICAL_DEVICE, file=sys.stderr)
+    try:
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        marker.touch(mode=0o600)
+    except OSError:
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 2
+    _first_run_notice()
+    out = sys.stdout
+    summary = RecordSummary()
+    try:
+        if args.command == "scan":
+            return asyncio.run(_scan(args, out))
+        if args.command == "record":
+            return asyncio.run(_record(args, out, summary))
+        if args.command == "demo":
+            return _demo(args, out, summary)
+    except BiofeedbackError as exc:
+        print(f"biofeedback: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("", file=out)
+        if args.command == "record":
+            _print_summary(summary, args.out, out)
+        return 0
+    parser.error(f"unknown command {args.command!r}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
