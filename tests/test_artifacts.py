@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from biofeedback.artifacts import (
     MIN_INTERVALS,
@@ -303,10 +305,15 @@ def test_rolling_quantiles_match_a_direct_computation() -> None:
     np.testing.assert_allclose(short, [np.median(x[: min(5, i + 5)]) for i in range(5)])
 
 
-def test_short_series_work_from_three_intervals() -> None:
-    assert MIN_INTERVALS == 3
-    assert classify_artifacts([800.0, 810.0, 805.0]).kinds.tolist() == [0, 0, 0]
-    np.testing.assert_array_equal(correct_artifacts([800.0, 810.0, 805.0]), [800.0, 810.0, 805.0])
+def test_short_series_work_from_eight_intervals() -> None:
+    assert MIN_INTERVALS == 8
+    rr = [800.0, 810.0, 805.0, 790.0, 800.0, 795.0, 805.0, 800.0]
+    assert classify_artifacts(rr).kinds.tolist() == [0] * 8
+    np.testing.assert_array_equal(correct_artifacts(rr), rr)
+    for seed in range(20):  # a doubled interval in the middle of 8 is found, alone
+        r = synthetic(8, seed)
+        r[4] *= 2
+        assert np.flatnonzero(find_artifacts(r)).tolist() == [4], seed
     r = synthetic(20)
     r[10] *= 2
     assert np.flatnonzero(find_artifacts(r)).tolist() == [10]
@@ -321,11 +328,11 @@ def test_a_perfectly_regular_series_is_clean() -> None:
     ("rr", "match"),
     [
         ([], "rr_ms is empty"),
-        ([800.0, np.nan, 800.0, 810.0], "NaN"),
-        ([800.0, -5.0, 800.0], "negative"),
-        ([800.0, 810.0], "has 2 intervals; artefact detection needs at least 3"),
-        ([[800.0, 810.0, 820.0]], "1-D"),
-        (["a", "b", "c"], "must be numbers"),
+        ([800.0, np.nan] * 4, "NaN"),
+        ([800.0, -5.0] * 4, "negative"),
+        ([800.0] * 7, "has 7 intervals; artefact detection needs at least 8"),
+        ([[800.0] * 8], "1-D"),
+        (["a"] * 8, "must be numbers"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message(rr: npt.ArrayLike, match: str) -> None:
@@ -366,3 +373,15 @@ def test_session_and_window_quality() -> None:
     # classified on its own, the window finds the same ectopic pair
     assert window_quality(y[:50], start_s=11.0, end_s=50.0) == Quality(50, 2, 0.04, 0, 0.0)
     assert window_quality(y[:50], start_s=0.0, end_s=9.0, gaps=[Span(5.0, 5.0)]).n_gaps == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(300.0, 2000.0), min_size=MIN_INTERVALS, max_size=120))
+def test_any_valid_series_is_classified_and_corrected_to_positive_intervals(rr: list[float]) -> None:
+    report = classify_artifacts(rr)
+    assert report.kinds.size == len(rr)
+    assert set(np.unique(report.kinds).tolist()) <= {int(k) for k in ArtifactKind}
+    nn = correct_artifacts(rr)
+    assert np.all(np.isfinite(nn)) and np.all(nn > 0)
+    if not report.is_artifact.any():
+        np.testing.assert_array_equal(nn, rr)
