@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pytest
 
 from biofeedback.errors import InvalidInputError
-from biofeedback.hrv import time_domain
+from biofeedback.hrv import poincare, time_domain
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FILES = [
@@ -98,3 +98,82 @@ def test_bad_input_raises_invalid_input_error(bad: object, match: str) -> None:
         time_domain(bad)  # type: ignore[arg-type]
     assert "rr_ms" in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+# --- Poincaré ------------------------------------------------------------------------
+
+
+def test_poincare_hand_checked() -> None:
+    m = poincare([800.0, 850.0, 790.0, 900.0])
+    d = np.array([-50.0, 60.0, -110.0]) / math.sqrt(2)  # (rr[i] - rr[i+1]) / √2
+    s = np.array([1650.0, 1640.0, 1690.0]) / math.sqrt(2)
+    assert m["sd1_ms"] == pytest.approx(float(np.std(d, ddof=1)), rel=1e-15)
+    assert m["sd2_ms"] == pytest.approx(float(np.std(s, ddof=1)), rel=1e-15)
+    assert m["sd1_sd2"] == pytest.approx(m["sd1_ms"] / m["sd2_ms"], rel=1e-15)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_sd1_is_rmssd_over_root_2_with_matching_ddof(name: str) -> None:
+    rr = load_rr(name)
+    sd1 = poincare(rr)["sd1_ms"]
+    td = time_domain(rr)
+    diff = np.diff(rr)
+    m = diff.size
+    # SD1 = SDSD/√2 exactly; SDSD² = (M·RMSSD² − M·mean(d)²)/(M − 1) with M differences
+    assert sd1 == pytest.approx(float(np.std(diff, ddof=1)) / math.sqrt(2), rel=1e-12)
+    sdsd2 = (m * td["rmssd_ms"] ** 2 - m * float(np.mean(diff)) ** 2) / (m - 1)
+    assert sd1 == pytest.approx(math.sqrt(sdsd2 / 2), rel=1e-9)
+    # hence SD1 ≈ RMSSD/√2, off by the factor √(M/(M−1)) (0.15% at 5 min) and mean(d)
+    assert sd1 == pytest.approx(td["rmssd_ms"] / math.sqrt(2), rel=0.005)
+    # SD1² + SD2² = 2·SDNN² up to end effects of the N − 1 pairs (Brennan et al. 2001)
+    sd2 = poincare(rr)["sd2_ms"]
+    assert sd1**2 + sd2**2 == pytest.approx(2 * td["sdnn_ms"] ** 2, rel=0.01)
+
+
+@pytest.mark.parametrize("name", ["pyhrv_nsrdb_5min.txt", "polarh10_slow_breathing.txt"])
+def test_poincare_agrees_with_neurokit2(name: str) -> None:
+    nk = pytest.importorskip("neurokit2")
+    rr = load_rr(name)
+    peaks, fs = peaks_from_rr(rr)
+    ref = nk.hrv_nonlinear(peaks, sampling_rate=fs)
+    m = poincare(rr)
+    assert m["sd1_ms"] == pytest.approx(float(ref["HRV_SD1"].iloc[0]), rel=1e-9)
+    assert m["sd2_ms"] == pytest.approx(float(ref["HRV_SD2"].iloc[0]), rel=1e-9)
+    assert m["sd1_sd2"] == pytest.approx(float(ref["HRV_SD1SD2"].iloc[0]), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        ([], "empty"),
+        ([800.0, math.inf, 800.0], "NaN or infinite"),
+        ([800.0, -1.0, 700.0], "negative"),
+        ([800.0, 810.0], "at least 3"),
+    ],
+)
+def test_poincare_bad_input(bad: list[float], match: str) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        poincare(bad)
+
+
+def test_hrv_package_exports_exactly_its_documented_names() -> None:
+    from biofeedback import hrv
+
+    expected = {
+        "time_domain",
+        "frequency_domain",
+        "power_spectrum",
+        "poincare",
+        "coherence",
+        "coherence_detail",
+        "rsa_amplitude",
+        "rsa_summary_bpm",
+        "breathing_rate",
+        "RsaBreaths",
+        "find_artifacts",
+        "correct_artifacts",
+    }
+    assert expected <= set(hrv.__all__)
+    assert set(hrv.__all__) - expected <= {"SlidingHRV"}
+    for name in hrv.__all__:
+        assert callable(getattr(hrv, name)), name

@@ -17,7 +17,7 @@ Units: RR in ms, times in s, frequencies in Hz, densities in ms²/Hz, powers in 
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,7 @@ __all__ = [
     "check_positive",
     "lomb_psd",
     "parabolic_peak",
+    "resample_on_times",
     "resample_tachogram",
     "welch_psd",
 ]
@@ -99,21 +100,33 @@ def resample_tachogram(rr_ms: FloatArray, fs_hz: float = DEFAULT_FS_HZ) -> tuple
     >>> t.tolist(), x.tolist()
     ([1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0], [1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1000.0])
     """
-    t = np.cumsum(rr_ms) / 1000.0
-    n = math.floor((t[-1] - t[0]) * fs_hz + 1e-9) + 1
-    t_s = t[0] + np.arange(n, dtype=np.float64) / fs_hz
-    spline = CubicSpline(t, rr_ms, bc_type="not-a-knot")
-    return t_s, np.asarray(spline(t_s), dtype=np.float64)
+    return resample_on_times(np.cumsum(rr_ms) / 1000.0, rr_ms, fs_hz)
+
+
+def resample_on_times(t_s: FloatArray, values: FloatArray, fs_hz: float) -> tuple[FloatArray, FloatArray]:
+    """Sample the not-a-knot cubic spline through ``(t_s, values)`` at ``t_s[0] + k / fs_hz``.
+
+    ``t_s`` must be strictly increasing (at least 2 points); samples run up to ``t_s[-1]``
+    inclusive. Returns the sample times (s) and values.
+    """
+    n = math.floor((t_s[-1] - t_s[0]) * fs_hz + 1e-9) + 1
+    grid_s = t_s[0] + np.arange(n, dtype=np.float64) / fs_hz
+    spline = CubicSpline(t_s, values, bc_type="not-a-knot")
+    return grid_s, np.asarray(spline(grid_s), dtype=np.float64)
 
 
 def welch_psd(
-    x: FloatArray, fs_hz: float = DEFAULT_FS_HZ, nperseg: int = WELCH_NPERSEG, nfft: int = WELCH_NFFT
+    x: FloatArray,
+    fs_hz: float = DEFAULT_FS_HZ,
+    nperseg: int = WELCH_NPERSEG,
+    nfft: int = WELCH_NFFT,
+    detrend: Literal["constant", "linear"] = "constant",
 ) -> tuple[FloatArray, FloatArray]:
     """One-sided Welch power spectral density of an evenly sampled series.
 
     Hann window of ``nperseg`` samples (or of the whole series when it is shorter), 50%
-    overlap, each segment's mean removed (scipy's ``detrend="constant"``), zero-padded to
-    ``max(nfft, nperseg)`` points, ``scaling="density"`` (Welch 1967).
+    overlap, each segment's mean (or, with ``detrend="linear"``, its straight-line fit)
+    removed, zero-padded to ``max(nfft, nperseg)`` points, ``scaling="density"`` (Welch 1967).
 
     Parameters
     ----------
@@ -125,6 +138,8 @@ def welch_psd(
         Segment length, samples.
     nfft : int
         FFT length, samples.
+    detrend : {"constant", "linear"}
+        What is removed from each segment before windowing.
 
     Returns
     -------
@@ -141,7 +156,7 @@ def welch_psd(
         nperseg=seg,
         noverlap=seg // 2,
         nfft=max(int(nfft), seg),
-        detrend="constant",
+        detrend=detrend,
         scaling="density",
     )
     return np.asarray(f, dtype=np.float64), np.asarray(p, dtype=np.float64)
@@ -202,16 +217,22 @@ def band_peak_hz(freq_hz: FloatArray, psd: FloatArray, low: float, high: float) 
 
 
 def parabolic_peak(freq_hz: FloatArray, psd: FloatArray, low: float, high: float) -> float:
-    """Peak frequency in ``[low, high)`` refined by a parabola through the top three bins, Hz.
+    """Frequency of the largest local maximum of ``psd`` in ``[low, high)``, refined by a parabola, Hz.
 
-    The vertex of the parabola through the largest bin and its two neighbours (Smith &
-    Serra 1987's quadratic interpolation) moves the estimate between bins; at a band edge,
-    or with a flat top, the bin frequency itself is returned. NaN if no bin is inside.
+    A local maximum is a bin at least as high as both neighbours (neighbours may lie
+    outside the band), so leakage rising into the band from below (e.g. VLF power at the
+    lower edge) is not taken for a peak; if the band holds none, its largest bin is used.
+    The vertex of the parabola through the peak bin and its two neighbours (quadratic
+    interpolation, Smith & Serra 1987) places the estimate between bins. NaN if no bin is
+    inside the band.
     """
-    m = np.flatnonzero(_band_mask(freq_hz, low, high))
-    if m.size == 0:
+    idx = np.flatnonzero(_band_mask(freq_hz, low, high))
+    if idx.size == 0:
         return math.nan
-    k = int(m[int(np.argmax(psd[m]))])
+    inner = idx[(idx > 0) & (idx < freq_hz.size - 1)]
+    local = inner[(psd[inner] >= psd[inner - 1]) & (psd[inner] >= psd[inner + 1]) & (psd[inner] > 0)]
+    cand = local if local.size else idx
+    k = int(cand[int(np.argmax(psd[cand]))])
     if k == 0 or k == freq_hz.size - 1:
         return float(freq_hz[k])
     a, b, c = float(psd[k - 1]), float(psd[k]), float(psd[k + 1])
@@ -219,5 +240,4 @@ def parabolic_peak(freq_hz: FloatArray, psd: FloatArray, low: float, high: float
     if denom >= 0.0:
         return float(freq_hz[k])
     delta = 0.5 * (a - c) / denom
-    df = float(freq_hz[k + 1] - freq_hz[k])
-    return float(freq_hz[k] + delta * df)
+    return float(freq_hz[k] + delta * (freq_hz[k + 1] - freq_hz[k]))
