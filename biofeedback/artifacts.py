@@ -276,6 +276,7 @@ def _check_params(p: _Params) -> None:
 
 class _Detail(NamedTuple):
     kinds: Int8Array  # per interval, grouped into events
+    pair: BoolArray  # per interval: first of a two-interval event (ectopic or extra beat)
     parts: npt.NDArray[np.intp]  # per interval: beats a MISSED interval is split into
 
 
@@ -324,65 +325,56 @@ def _detect(rr: FloatArray, p: _Params) -> _Detail:
     raw[ls & missed] = ArtifactKind.MISSED
     raw[ls & extra] = ArtifactKind.EXTRA
     raw[ectopic] = ArtifactKind.ECTOPIC
-    return _Detail(_group(raw), parts)
+    kinds, pair = _group(raw)
+    return _Detail(kinds, pair, parts)
 
 
-def _group(raw: Int8Array) -> Int8Array:
+def _group(raw: Int8Array) -> tuple[Int8Array, BoolArray]:
     """Turn per-beat flags into events: a displaced or extra beat spans two intervals.
 
     Ectopic first (the interval before the flagged one is the other half of the pair),
     then extra (the flagged interval and the next), then the rest where still free.
+    Returns the kinds and, per interval, whether it starts a two-interval event.
     """
     kinds = np.zeros_like(raw)
+    pair = np.zeros(raw.size, dtype=np.bool_)
     n = raw.size
     for i in np.flatnonzero(raw == ArtifactKind.ECTOPIC):
+        if kinds[i] != ArtifactKind.NONE:
+            continue  # already the second half of the previous pair
         kinds[i] = ArtifactKind.ECTOPIC
-        if i > 0 and raw[i - 1] != ArtifactKind.ECTOPIC and kinds[i - 1] == ArtifactKind.NONE:
+        if i > 0 and kinds[i - 1] == ArtifactKind.NONE:
             kinds[i - 1] = ArtifactKind.ECTOPIC
+            pair[i - 1] = True
     for i in np.flatnonzero(raw == ArtifactKind.EXTRA):
-        if kinds[i] == ArtifactKind.NONE and i + 1 < n and kinds[i + 1] == ArtifactKind.NONE:
+        if i + 1 < n and kinds[i] == ArtifactKind.NONE and kinds[i + 1] == ArtifactKind.NONE:
             kinds[i] = kinds[i + 1] = ArtifactKind.EXTRA
-    rest = (kinds == ArtifactKind.NONE) & (raw != ArtifactKind.NONE) & (raw != ArtifactKind.EXTRA)
-    kinds[rest] = raw[rest]
-    # an extra beat whose partner was taken by another event: just a short interval
-    lone_extra = (kinds == ArtifactKind.NONE) & (raw == ArtifactKind.EXTRA)
-    kinds[lone_extra] = ArtifactKind.SHORT
-    return kinds
+            pair[i] = True
+    rest = (kinds == ArtifactKind.NONE) & (raw != ArtifactKind.NONE)
+    # an extra beat whose partner was taken by another event is just a short interval
+    kinds[rest] = np.where(raw[rest] == ArtifactKind.EXTRA, np.int8(ArtifactKind.SHORT), raw[rest])
+    return kinds, pair
 
 
 def _correct_once(rr: FloatArray, detail: _Detail) -> FloatArray:
     """One correction pass: split, merge, re-centre, interpolate (see module docstring)."""
-    kinds = detail.kinds
-    n = rr.size
+    kinds, pair, parts = detail
     values = rr.copy()
-    counts = np.ones(n, dtype=np.intp)
+    counts = np.ones(rr.size, dtype=np.intp)
 
     missed = kinds == ArtifactKind.MISSED
-    counts[missed] = detail.parts[missed]
-    values[missed] = rr[missed] / detail.parts[missed]
+    counts[missed] = parts[missed]
+    values[missed] = rr[missed] / parts[missed]
 
-    is_extra = kinds == ArtifactKind.EXTRA
-    # extra pairs are consecutive EXTRA runs of even length; the first of each pair keeps the sum
-    starts = np.flatnonzero(is_extra & ~np.concatenate(([False], is_extra[:-1])))
-    for s in starts:
-        run = s
-        while run + 1 < n and is_extra[run] and is_extra[run + 1]:
-            values[run] = rr[run] + rr[run + 1]
-            counts[run + 1] = 0
-            run += 2
+    first = np.flatnonzero(pair)  # first interval of each two-interval event
+    extra = first[kinds[first] == ArtifactKind.EXTRA]
+    values[extra] = rr[extra] + rr[extra + 1]  # merged ...
+    counts[extra + 1] = 0  # ... into the first
+    ectopic = first[kinds[first] == ArtifactKind.ECTOPIC]
+    values[ectopic] = values[ectopic + 1] = (rr[ectopic] + rr[ectopic + 1]) / 2.0
 
-    ect = kinds == ArtifactKind.ECTOPIC
-    interp = (kinds == ArtifactKind.LONG) | (kinds == ArtifactKind.SHORT)
-    idx = np.flatnonzero(ect)
-    k = 0
-    while k < idx.size:  # runs of ECTOPIC: pairs are re-centred, a lone one interpolated
-        if k + 1 < idx.size and idx[k + 1] == idx[k] + 1:
-            i = idx[k]
-            values[i] = values[i + 1] = (rr[i] + rr[i + 1]) / 2.0
-            k += 2
-        else:
-            interp[idx[k]] = True
-            k += 1
+    in_pair = pair | np.concatenate(([False], pair[:-1]))
+    interp = (kinds != ArtifactKind.NONE) & ~missed & ~in_pair  # long, short, lone ectopic
 
     out = np.repeat(values, counts)
     bad = np.repeat(interp, counts)
