@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import os
+import shlex
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -590,3 +593,92 @@ def test_frames_from_real_recording_reproduce_it() -> None:
     rr = [float(line) for line in path.read_text().split() if line.strip()][:600]
     exact = [round(x / MS_PER_UNIT) * MS_PER_UNIT for x in rr]
     assert decoded_rr(frames_from_rr(rr)) == exact
+
+
+# -- python -m biofeedback.emulator ----------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def start_module(rr_file: Path, *extra: str) -> tuple[subprocess.Popen[str], str, Path]:
+    """Start the entry point; return the process, the bus address and the socket path."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback.emulator", "--rr-file", str(rr_file), *extra],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    export = proc.stdout.readline()
+    hint = proc.stdout.readline()
+    assert export.startswith("export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/"), export
+    assert hint.startswith("# ") and "Ctrl-C" in hint
+    address = shlex.split(export)[1].split("=", 1)[1]
+    socket_path = Path(address.split("unix:path=", 1)[1].split(",", 1)[0])
+    return proc, address, socket_path
+
+
+def stop_module(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return out, err
+
+
+def test_module_entry_point_plays_an_rr_file_to_bleak_and_exits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = [820, 790, 1010, 640, 700] * 6
+    rr_file = tmp_path / "rr.txt"
+    rr_file.write_text("".join(f"{r * MS_PER_UNIT!r}\n" for r in raw))
+    expected = [p for _, p in frames_from_rr(rr_units(raw))]
+    proc, address, socket_path = start_module(rr_file, "--speed", "50", "--name", "Polar H10 CAFEF00D")
+    received: list[bytes] = []
+    try:
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", address)
+
+        async def client() -> str | None:
+            device = await BleakScanner.find_device_by_name("Polar H10 CAFEF00D", timeout=5.0)
+            assert device is not None
+            async with BleakClient(device, timeout=5.0) as client:
+                await client.start_notify(HEART_RATE_MEASUREMENT_UUID, lambda _, d: received.append(bytes(d)))
+                await wait_until(lambda: len(received) == len(expected))
+            return device.address
+
+        address_seen = asyncio.run(asyncio.wait_for(client(), SAFETY_TIMEOUT_S))
+    finally:
+        out, err = stop_module(proc)
+    assert address_seen == "A0:9E:1A:E0:00:01"
+    assert received == expected
+    assert proc.returncode == 0, err
+    assert f"# done: {len(expected)} frames sent, 0 lost" in out
+    assert "Traceback" not in err
+    assert not socket_path.exists()
+
+
+def test_module_entry_point_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    rr_file = tmp_path / "rr.txt"
+    rr_file.write_text("800\n810\n")
+    proc, _, socket_path = start_module(rr_file)
+    proc.send_signal(signal.SIGINT)
+    out, err = stop_module(proc)
+    assert proc.returncode == 0, err
+    assert "# stopped: 0 frames sent, 0 lost" in out
+    assert "Traceback" not in err
+    assert not socket_path.exists()
+
+
+def test_module_entry_point_reports_a_bad_file_in_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "biofeedback.emulator", "--rr-file", str(tmp_path / "missing.txt")],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1

@@ -98,6 +98,13 @@ class PrivateBus:
         self._stop()
 
     @property
+    def bin_dir(self) -> Path | None:
+        """Folder holding the fake ``bluetoothctl``, or None when there is none."""
+        if self._dir is None or not self._fake_bluetoothctl:
+            return None
+        return self._dir / "bin"
+
+    @property
     def pid(self) -> int | None:
         """Process id of the running ``dbus-daemon``, or None when stopped."""
         return None if self._process is None else self._process.pid
