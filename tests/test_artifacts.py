@@ -238,6 +238,27 @@ def test_slow_breathing_swings_are_not_artefacts() -> None:
     assert hr.max() - hr.min() > 20
 
 
+def slow_breathing(pace_bpm: float, hr_swing_bpm: float, seed: int = 0) -> FloatArray:
+    """10 min of beats whose heart rate follows the breath: 70 +- swing/2 beats/min."""
+    rng = np.random.default_rng(seed)
+    t_s, out = 0.0, []
+    while t_s < 600.0:
+        hr = 70.0 + hr_swing_bpm / 2 * np.sin(2 * np.pi * pace_bpm / 60.0 * t_s)
+        rr = 60_000.0 / hr + rng.normal(0.0, 8.0)
+        out.append(rr)
+        t_s += rr / 1000.0
+    return np.array(out)
+
+
+@pytest.mark.parametrize("pace_bpm", [4.0, 5.5, 7.0])
+@pytest.mark.parametrize("hr_swing_bpm", [20.0, 40.0])
+def test_synthetic_slow_breathing_with_big_swings_is_clean(pace_bpm: float, hr_swing_bpm: float) -> None:
+    rr = slow_breathing(pace_bpm, hr_swing_bpm)
+    hr = 60_000.0 / rr
+    assert hr.max() - hr.min() > hr_swing_bpm  # the swing is there (plus noise)
+    assert not find_artifacts(rr).any()
+
+
 def test_128hz_sampling_jitter_is_not_taken_for_ectopic_beats() -> None:
     # nsr2db is annotated from 128 Hz ECG: RR in 7.8 ms steps, and in calm stretches the
     # quartile deviation of dRR is a few ms. Without the 40 ms threshold floor, +-20 ms
