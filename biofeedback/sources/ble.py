@@ -422,6 +422,9 @@ class BleSource:
         since the loss, s; None: keep trying forever.
     connect_timeout_s : float
         Longest time for one connection attempt, s.
+    settle_s : float
+        With a name fragment or no device: how long to listen for other matching straps
+        after the first one is seen, s (see :func:`find_strap`).
 
     Attributes
     ----------
@@ -442,7 +445,7 @@ class BleSource:
     >>> async def main() -> None:  # doctest: +SKIP
     ...     async with BleSource("polar") as source:
     ...         async for event in source:
-    ...             print(event)
+    ...             handle(event)
 
     Iterate it once at a time. Leaving the loop (``break``), cancelling the consuming
     task or Ctrl-C stops notifications and disconnects; ``async with`` (or
@@ -459,6 +462,7 @@ class BleSource:
         backoff_max_s: float = 30.0,
         give_up_after_s: float | None = None,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        settle_s: float = SETTLE_S,
     ) -> None:
         _check_timeout(scan_timeout_s, "scan_timeout_s")
         _check_timeout(backoff_initial_s, "backoff_initial_s")
@@ -471,6 +475,8 @@ class BleSource:
             )
         if give_up_after_s is not None:
             _check_timeout(give_up_after_s, "give_up_after_s")
+        if not (math.isfinite(settle_s) and settle_s >= 0):
+            raise InvalidInputError(f"settle_s must be 0 or more seconds, got {settle_s!r}")
         if device is not None and not device.strip():
             raise InvalidInputError("device is empty: pass a strap address or part of its name")
         self.device = device
@@ -480,6 +486,7 @@ class BleSource:
         self.backoff_max_s = backoff_max_s
         self.give_up_after_s = give_up_after_s
         self.connect_timeout_s = connect_timeout_s
+        self.settle_s = settle_s
 
         self.strap: StrapInfo | None = None
         self.battery_percent: int | None = None
@@ -529,7 +536,7 @@ class BleSource:
         client: BleakClient | None = None
         warned = False
         try:
-            ble_device, info = await find_strap(self.device, self.scan_timeout_s)
+            ble_device, info = await find_strap(self.device, self.scan_timeout_s, settle_s=self.settle_s)
             self.strap = info
             try:
                 client = await self._connect(ble_device, queue)
@@ -585,9 +592,11 @@ class BleSource:
         self._epoch += 1
         epoch = self._epoch
         clock = self.clock
+        up = False  # bleak also calls back for links that drop inside connect() (it retries)
 
         def on_disconnect(_client: BleakClient) -> None:
-            queue.put_nowait(_LinkDown(clock(), epoch))
+            if up:
+                queue.put_nowait(_LinkDown(clock(), epoch))
 
         def on_notify(_char: BleakGATTCharacteristic, data: bytearray) -> None:
             queue.put_nowait((clock(), bytes(data)))
@@ -596,6 +605,7 @@ class BleSource:
         try:
             async with asyncio.timeout(self.connect_timeout_s):
                 await client.connect()
+            up = True
             self.battery_percent = await self._read_battery(client)
             await client.start_notify(HEART_RATE_MEASUREMENT_UUID, on_notify)
         except BaseException:
