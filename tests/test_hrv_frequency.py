@@ -16,7 +16,7 @@ from scipy.interpolate import CubicSpline
 from scipy.signal import welch
 
 from biofeedback.errors import InvalidInputError
-from biofeedback.hrv import frequency_domain, power_spectrum
+from biofeedback.hrv import correct_artifacts, frequency_domain, power_spectrum
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BANDS = {"vlf": (0.0033, 0.04), "lf": (0.04, 0.15), "hf": (0.15, 0.4)}
@@ -28,10 +28,10 @@ def load_rr(name: str) -> npt.NDArray[np.float64]:
 
 
 def nsr001_segment() -> npt.NDArray[np.float64]:
-    """Ten minutes of the nsr2db 24 h record, starting 2 h in."""
+    """Ten minutes of the nsr2db 24 h record, starting 2 h in, artefacts corrected."""
     rr = load_rr("nsr2db_nsr001.txt")
     t = np.cumsum(rr) / 1000.0
-    return rr[(t >= 7200.0) & (t < 7800.0)]
+    return correct_artifacts(rr[(t >= 7200.0) & (t < 7800.0)])
 
 
 def tachogram(duration_s: float, mean_ms: float, amp_ms: float, freq_hz: float) -> npt.NDArray[np.float64]:
@@ -137,6 +137,13 @@ def test_custom_bands_are_used() -> None:
     assert m["hf_ms2"] == pytest.approx(1250.0, rel=0.01)
     assert m["hf_ms2"] > 1000.0 * m["lf_ms2"]
     assert abs(m["hf_peak_hz"] - 0.1) <= BIN_HZ
+
+
+def test_constant_series_has_no_power_and_no_peaks() -> None:
+    for method in ("welch", "lomb"):
+        m = frequency_domain([1000.0] * 200, method=method)  # type: ignore[arg-type]
+        assert m["vlf_ms2"] == m["lf_ms2"] == m["hf_ms2"] == m["total_ms2"] == 0.0
+        assert math.isnan(m["lf_hf"]) and math.isnan(m["lf_peak_hz"]) and math.isnan(m["hf_peak_hz"])
 
 
 def test_returns_every_documented_key() -> None:

@@ -122,6 +122,15 @@ def test_breathing_rate_on_a_60_s_window() -> None:
     assert breathing_rate(rr) == pytest.approx(6.0, abs=0.2)
 
 
+def test_flat_tachogram_has_no_rate_no_breaths_and_no_coherence() -> None:
+    flat = np.full(200, 1000.0)
+    assert math.isnan(breathing_rate(flat))
+    b = rsa_amplitude(None, flat)
+    assert len(b) == 0 and math.isnan(b.breathing_rate_per_min)
+    d = coherence_detail(flat)
+    assert math.isnan(d["coherence_ratio"]) and math.isnan(d["peak_hz"]) and d["total_ms2"] == 0.0
+
+
 def test_rsa_summary_is_the_median_of_the_last_breaths() -> None:
     assert rsa_summary_bpm([30.0, 12.0, 11.0, 13.0, 40.0, 12.5]) == 12.5
     assert rsa_summary_bpm([30.0, 12.0, 11.0, 13.0, 40.0, 12.5], last_n=2) == 26.25

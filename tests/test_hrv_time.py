@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrv import poincare, time_domain
@@ -62,6 +64,22 @@ def test_constant_series_has_zero_variability_without_warnings() -> None:
     m = time_domain([1000.0] * 10)
     assert m["sdnn_ms"] == 0.0 and m["rmssd_ms"] == 0.0 and m["pnn50_pct"] == 0.0
     assert m["ln_rmssd"] == -math.inf
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rr=st.lists(st.floats(300.0, 2000.0), min_size=2, max_size=60),
+    k=st.floats(0.5, 2.0),
+)
+def test_scaling_the_intervals_scales_the_metrics(rr: list[float], k: float) -> None:
+    a = time_domain(rr)
+    b = time_domain([k * x for x in rr])
+    assert b["mean_rr_ms"] == pytest.approx(k * a["mean_rr_ms"], rel=1e-12)
+    assert b["mean_hr_bpm"] == pytest.approx(a["mean_hr_bpm"] / k, rel=1e-12)
+    assert b["sdnn_ms"] == pytest.approx(k * a["sdnn_ms"], rel=1e-9, abs=1e-9)
+    assert b["rmssd_ms"] == pytest.approx(k * a["rmssd_ms"], rel=1e-9, abs=1e-9)
+    assert 0.0 <= a["pnn50_pct"] <= 100.0
+    assert a["mean_hr_bpm"] >= 60000.0 / a["mean_rr_ms"] * (1 - 1e-12)  # Jensen
 
 
 @pytest.mark.parametrize("name", FILES)

@@ -208,9 +208,9 @@ def band_power(freq_hz: FloatArray, psd: FloatArray, low: float, high: float) ->
 
 
 def band_peak_hz(freq_hz: FloatArray, psd: FloatArray, low: float, high: float) -> float:
-    """Frequency of the largest density in ``[low, high)``, Hz; NaN if no bin is inside."""
+    """Frequency of the largest density in ``[low, high)``, Hz; NaN if no bin inside has power."""
     m = _band_mask(freq_hz, low, high)
-    if not np.any(m):
+    if not np.any(m) or not np.max(psd[m]) > 0.0:
         return math.nan
     f = freq_hz[m]
     return float(f[int(np.argmax(psd[m]))])
@@ -223,11 +223,11 @@ def parabolic_peak(freq_hz: FloatArray, psd: FloatArray, low: float, high: float
     outside the band), so leakage rising into the band from below (e.g. VLF power at the
     lower edge) is not taken for a peak; if the band holds none, its largest bin is used.
     The vertex of the parabola through the peak bin and its two neighbours (quadratic
-    interpolation, Smith & Serra 1987) places the estimate between bins. NaN if no bin is
-    inside the band.
+    interpolation, Smith & Serra 1987) places the estimate between bins. NaN if no bin
+    inside the band has power.
     """
     idx = np.flatnonzero(_band_mask(freq_hz, low, high))
-    if idx.size == 0:
+    if idx.size == 0 or not np.max(psd[idx]) > 0.0:
         return math.nan
     inner = idx[(idx > 0) & (idx < freq_hz.size - 1)]
     local = inner[(psd[inner] >= psd[inner - 1]) & (psd[inner] >= psd[inner + 1]) & (psd[inner] > 0)]

@@ -99,7 +99,7 @@ def coherence_detail(
             ``peak_ms2 / (total_ms2 − peak_ms2)``, dimensionless (``inf`` if all the power
             is in the peak band, NaN if there is no power at all).
         ``peak_hz``
-            Frequency of the highest density in ``peak_search_hz``, Hz.
+            Frequency of the highest density in ``peak_search_hz``, Hz (NaN if no power).
         ``peak_ms2``
             Power in ``[peak_hz − width/2, peak_hz + width/2)``, ms².
         ``total_ms2``

@@ -172,7 +172,8 @@ def frequency_domain(
         ``lf_hf``
             ``lf_ms2 / hf_ms2``, dimensionless (NaN when HF power is 0).
         ``vlf_peak_hz``, ``lf_peak_hz``, ``hf_peak_hz``
-            Frequency of the largest density in each band, Hz (bin frequency).
+            Frequency of the largest density in each band, Hz (bin frequency; NaN if the
+            band has no power, e.g. a constant series).
 
     Raises
     ------

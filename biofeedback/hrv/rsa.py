@@ -90,7 +90,12 @@ def _beats(t_s: npt.ArrayLike | None, rr_ms: npt.ArrayLike, what: str, min_count
 
 
 def _dominant_hz(grid_x: FloatArray, fs_hz: float, band: tuple[float, float]) -> float:
-    """Largest spectral peak of an evenly sampled series in ``band``, parabolically refined, Hz."""
+    """Largest spectral peak of an evenly sampled series in ``band``, parabolically refined, Hz.
+
+    NaN for a flat series (peak-to-peak below 1e-9 of its mean: only rounding noise left).
+    """
+    if float(np.ptp(grid_x)) <= 1e-9 * abs(float(np.mean(grid_x))):
+        return math.nan
     seg = min(grid_x.size, round(RATE_SEGMENT_S * fs_hz))
     f, p = welch_psd(grid_x, fs_hz, seg, max(WELCH_NFFT, seg), detrend="linear")
     return parabolic_peak(f, p, *band)
@@ -139,7 +144,7 @@ def breathing_rate(
     Returns
     -------
     float
-        Breaths per minute.
+        Breaths per minute; NaN if the tachogram has no variability in ``band_hz``.
 
     Raises
     ------
@@ -172,6 +177,8 @@ def _cycle_bounds_from_tachogram(
     """Upward zero crossings of the band-passed heart rate, s, and the dominant frequency, Hz."""
     x = _even_rr(t, rr, fs, band, "rsa_amplitude")
     f0 = _dominant_hz(x, fs, band)
+    if math.isnan(f0):  # a flat tachogram: no oscillation, no cycles
+        return np.empty(0, dtype=np.float64), f0
     hr = 60000.0 / x
     nyq = fs / 2.0
     lo = max(f0 / BANDPASS_RATIO, 0.005)
@@ -225,7 +232,8 @@ def rsa_amplitude(
     -------
     RsaBreaths
         ``start_s``, ``end_s`` (s), ``amplitude_bpm`` (beats/min) per cycle, and
-        ``breathing_rate_per_min`` (breaths/min). Empty arrays if no whole cycle fits.
+        ``breathing_rate_per_min`` (breaths/min). Empty arrays if no whole cycle fits (or,
+        without onsets, the tachogram is flat: then the rate is NaN too).
 
     Raises
     ------
