@@ -25,6 +25,8 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import (
     BleakBluetoothNotAvailableError,
     BleakDBusError,
+    BleakDeviceNotFoundError,
+    BleakError,
     BleakGATTProtocolError,
 )
 
@@ -505,6 +507,55 @@ def test_adapter_powered_off_makes_bleak_raise_bluetooth_not_available() -> None
 
     with pytest.raises(BleakBluetoothNotAvailableError, match="No powered Bluetooth adapters"):
         run_emulated(scenario, powered=False)
+
+
+def test_connecting_to_a_strap_out_of_range_raises_bleak_errors() -> None:
+    strap = EmulatedStrap()
+
+    async def scenario(bluez: EmulatedBlueZ) -> tuple[BaseException, BaseException]:
+        await bluez.add_strap(strap)
+        device = await BleakScanner.find_device_by_address(strap.address, timeout=5.0)
+        assert device is not None
+        await bluez.remove_strap(strap)
+        with pytest.raises(BleakError) as by_device:
+            # bleak's cache has dropped the device, or the emulator answers UnknownObject
+            await BleakClient(device, timeout=1.0).connect()
+        with pytest.raises(BleakDeviceNotFoundError) as by_address:
+            await BleakClient(strap.address, timeout=0.5).connect()
+        return by_device.value, by_address.value
+
+    by_device, by_address = run_emulated(scenario)
+    assert "not found" in str(by_device)
+    assert "was not found" in str(by_address)
+    assert strap.connect_count == 0
+
+
+def test_pair_connects_and_power_off_drops_the_link() -> None:
+    strap = EmulatedStrap()
+
+    async def scenario(bluez: EmulatedBlueZ) -> tuple[bool, int, BaseException]:
+        await bluez.add_strap(strap)
+        calls = 0
+
+        def on_disconnect(_: BleakClient) -> None:
+            nonlocal calls
+            calls += 1
+
+        client = BleakClient(strap.address, disconnected_callback=on_disconnect, timeout=5.0, pair=True)
+        await client.connect()
+        paired = client.is_connected and len(client.services.services) == 3
+        await bluez.set_powered(False)
+        await wait_until(lambda: not client.is_connected)
+        await client.disconnect()
+        with pytest.raises(BleakBluetoothNotAvailableError) as info:
+            await BleakScanner.discover(timeout=0.2)
+        return paired, calls, info.value
+
+    paired, calls, error = run_emulated(scenario)
+    assert paired
+    assert strap.connect_count == 1
+    assert calls == 1
+    assert "No powered Bluetooth adapters" in str(error)
 
 
 # -- the strap object itself ---------------------------------------------------------------

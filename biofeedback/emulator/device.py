@@ -203,9 +203,9 @@ class Device1(ServiceInterface):
         await self._link.drop()
 
     @dbus_method()
-    def Pair(self) -> None:
-        if not self._link.host.adapter_powered():
-            raise DBusError(ERROR_NOT_READY, "Resource Not Ready")
+    async def Pair(self) -> None:
+        # BlueZ connects first when needed; the strap accepts "Just Works" pairing
+        await self._link.connect()
         self.update(paired=True)
 
     @dbus_method()
