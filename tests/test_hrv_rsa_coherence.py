@@ -162,6 +162,16 @@ def test_slow_breathing_is_more_coherent_than_a_resting_recording() -> None:
     assert slow > 2.0 * rest  # measured 1.31 vs 0.46
 
 
+def test_coherence_peak_is_not_vlf_leakage_at_the_band_edge() -> None:
+    # a strong 0.02 Hz wave leaks above 0.04 Hz through the 64 s window; the 0.1 Hz wave is
+    # the only real peak in 0.04-0.26 Hz (regression: the band's top bin sat at 0.04 Hz)
+    slow = rr_tachogram(130.0, 1000.0, 120.0, 0.02)
+    t = np.cumsum(slow) / 1000.0
+    rr = slow + 20.0 * np.sin(2 * np.pi * 0.1 * t)
+    d = coherence_detail(rr)
+    assert d["peak_hz"] == pytest.approx(0.1, abs=0.005)
+
+
 def test_coherence_looks_only_at_the_last_window() -> None:
     rng = np.random.default_rng(2)
     calm = hr_tachogram(100.0, 60.0, 6.0, 0.1)

@@ -35,6 +35,7 @@ __all__ = [
     "band_power",
     "check_band",
     "check_positive",
+    "local_peak_index",
     "lomb_psd",
     "parabolic_peak",
     "resample_on_times",
@@ -216,23 +217,32 @@ def band_peak_hz(freq_hz: FloatArray, psd: FloatArray, low: float, high: float) 
     return float(f[int(np.argmax(psd[m]))])
 
 
-def parabolic_peak(freq_hz: FloatArray, psd: FloatArray, low: float, high: float) -> float:
-    """Frequency of the largest local maximum of ``psd`` in ``[low, high)``, refined by a parabola, Hz.
+def local_peak_index(freq_hz: FloatArray, psd: FloatArray, low: float, high: float) -> int | None:
+    """Index of the largest local maximum of ``psd`` in ``[low, high)``; None if the band has no power.
 
-    A local maximum is a bin at least as high as both neighbours (neighbours may lie
-    outside the band), so leakage rising into the band from below (e.g. VLF power at the
-    lower edge) is not taken for a peak; if the band holds none, its largest bin is used.
-    The vertex of the parabola through the peak bin and its two neighbours (quadratic
-    interpolation, Smith & Serra 1987) places the estimate between bins. NaN if no bin
-    inside the band has power.
+    A local maximum is a bin at least as high as both neighbours (neighbours may lie outside
+    the band), so leakage rising into the band from below (VLF power at its lower edge) is
+    not taken for a peak. If the band holds no local maximum, its largest bin is returned.
     """
     idx = np.flatnonzero(_band_mask(freq_hz, low, high))
     if idx.size == 0 or not np.max(psd[idx]) > 0.0:
-        return math.nan
+        return None
     inner = idx[(idx > 0) & (idx < freq_hz.size - 1)]
     local = inner[(psd[inner] >= psd[inner - 1]) & (psd[inner] >= psd[inner + 1]) & (psd[inner] > 0)]
     cand = local if local.size else idx
-    k = int(cand[int(np.argmax(psd[cand]))])
+    return int(cand[int(np.argmax(psd[cand]))])
+
+
+def parabolic_peak(freq_hz: FloatArray, psd: FloatArray, low: float, high: float) -> float:
+    """Frequency of the largest local maximum in ``[low, high)`` refined by a parabola, Hz.
+
+    The peak bin is :func:`local_peak_index`'s; the vertex of the parabola through it and
+    its two neighbours (quadratic interpolation, Smith & Serra 1987) places the estimate
+    between bins. NaN if no bin inside the band has power.
+    """
+    k = local_peak_index(freq_hz, psd, low, high)
+    if k is None:
+        return math.nan
     if k == 0 or k == freq_hz.size - 1:
         return float(freq_hz[k])
     a, b, c = float(psd[k - 1]), float(psd[k]), float(psd[k + 1])

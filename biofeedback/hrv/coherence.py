@@ -21,10 +21,10 @@ from biofeedback.hrv._spectral import (
     DEFAULT_FS_HZ,
     WELCH_NFFT,
     FloatArray,
-    band_peak_hz,
     band_power,
     check_band,
     check_positive,
+    local_peak_index,
     resample_tachogram,
     welch_psd,
 )
@@ -99,7 +99,9 @@ def coherence_detail(
             ``peak_ms2 / (total_ms2 − peak_ms2)``, dimensionless (``inf`` if all the power
             is in the peak band, NaN if there is no power at all).
         ``peak_hz``
-            Frequency of the highest density in ``peak_search_hz``, Hz (NaN if no power).
+            Frequency of the highest spectral peak (local maximum) in ``peak_search_hz``,
+            Hz: leakage rising into 0.04 Hz from the VLF band is not a peak (NaN if no
+            power).
         ``peak_ms2``
             Power in ``[peak_hz − width/2, peak_hz + width/2)``, ms².
         ``total_ms2``
@@ -134,7 +136,8 @@ def coherence_detail(
     if win * fs < 4:
         raise InvalidInputError(f"window_s={win:g} s at fs_hz={fs:g} gives fewer than 4 samples")
     f, p = _window_spectrum(rr_ms, win, fs, n_fft)
-    peak_hz = band_peak_hz(f, p, lo, hi)
+    k = local_peak_index(f, p, lo, hi)
+    peak_hz = math.nan if k is None else float(f[k])
     peak = band_power(f, p, peak_hz - width / 2.0, peak_hz + width / 2.0)
     total = band_power(f, p, t_lo, t_hi)
     rest = total - peak
