@@ -129,6 +129,9 @@ def breathing_rate(
     frequency is refined by parabolic interpolation through the three top bins. The rate is
     60 × that frequency. It follows breathing because respiratory sinus arrhythmia makes
     breathing the dominant rhythm of the heart period at rest (Lehrer & Gevirtz 2014).
+    Caveat: with fast, shallow breathing the ~0.1 Hz baroreflex (Mayer) wave can be the
+    larger rhythm, and its rate is returned instead; a pacer's own rate is better when
+    there is one.
 
     Parameters
     ----------
