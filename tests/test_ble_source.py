@@ -29,7 +29,12 @@ from ble_helpers import (
 )
 
 from biofeedback.beats import Beat, BeatClock, Measurement
-from biofeedback.emulator import EmulatedBlueZ, EmulatedStrap, PrivateBus, frames_from_rr
+from biofeedback.emulator import (
+    EmulatedBlueZ,
+    EmulatedStrap,
+    PrivateBus,
+    frames_from_rr,
+)
 from biofeedback.errors import (
     BluetoothUnavailableError,
     ConnectError,
@@ -38,7 +43,12 @@ from biofeedback.errors import (
     StrapNotFoundError,
 )
 from biofeedback.hrm import HeartRateMeasurement, SensorContact
-from biofeedback.sources.base import HeartRateSource, LinkLost, LinkRestored, SourceEvent
+from biofeedback.sources.base import (
+    HeartRateSource,
+    LinkLost,
+    LinkRestored,
+    SourceEvent,
+)
 from biofeedback.sources.ble import BleSource, StrapInfo, find_strap, scan
 
 pytestmark = pytest.mark.skipif(shutil.which("dbus-daemon") is None, reason="needs dbus-daemon")
@@ -284,6 +294,9 @@ def test_malformed_frames_are_counted_and_skipped_and_the_rest_arrives_intact() 
 # -- link loss and reconnection --------------------------------------------------------
 
 
+STALL_AT = 6
+
+
 def test_link_drop_mid_stream_loses_no_delivered_frame_and_duplicates_none() -> None:
     frames = steady_frames(40, seed=3)
 
@@ -291,7 +304,12 @@ def test_link_drop_mid_stream_loses_no_delivered_frame_and_duplicates_none() -> 
         strap = polar(frames, speed=25, drop_at=[10.5, 22.5])
         await bluez.add_strap(strap)
         source = BleSource(POLAR, clock=strap.clock, **FAST)
-        return await consume(source, strap), strap, source
+
+        async def on_measurement(events: list[SourceEvent]) -> None:
+            if len(events) == STALL_AT:  # a slow consumer: frames pile up before the loss
+                await wait_until(lambda: strap.drop_count == 1)
+
+        return await consume(source, strap, on_measurement), strap, source
 
     events, strap, source = run_emulated(scenario)
     kinds = [type(e).__name__ for e in events if not isinstance(e, Measurement)]
@@ -303,12 +321,13 @@ def test_link_drop_mid_stream_loses_no_delivered_frame_and_duplicates_none() -> 
     assert sorted(strap.sent + strap.lost) == sorted(frames)
     # the loss is reported after every frame sent before it, the restore before any after it
     first_loss = next(i for i, e in enumerate(events) if isinstance(e, LinkLost))
+    assert first_loss - STALL_AT >= 3  # that many were still queued when the link dropped
     assert all(m.t_arrival_s <= events[first_loss].t_arrival_s for m in measurements(events[:first_loss]))
     assert all(t < 10.5 for t, _ in strap.sent[: len(measurements(events[:first_loss]))])
 
 
 def test_ten_drops_leak_no_dbus_connection() -> None:
-    frames = steady_frames(80, seed=4)
+    frames = steady_frames(120, seed=4)
 
     async def scenario(bluez: EmulatedBlueZ) -> None:
         strap = polar(frames, speed=40)
@@ -320,6 +339,8 @@ def test_ten_drops_leak_no_dbus_connection() -> None:
 
         async def on_measurement(events: list[SourceEvent]) -> None:
             if len(counts) < 10 and streaming_since_link_event(events) == 2:
+                sent = len(strap.sent)
+                await wait_until(lambda: len(strap.sent) >= sent + 2)  # two frames queued
                 counts.append(await bluez.client_connection_count())
                 await strap.drop_link()
 
@@ -333,6 +354,33 @@ def test_ten_drops_leak_no_dbus_connection() -> None:
         assert as_tuples(measurements(events)) == as_tuples(valid_frames(strap.sent))
 
     run_emulated(scenario)
+
+
+def test_bleak_retrying_bluez_aborts_inside_connect_is_not_a_link_loss() -> None:
+    frames = steady_frames(25, seed=11)
+
+    async def scenario(bluez: EmulatedBlueZ) -> tuple[list[SourceEvent], EmulatedStrap, BleSource]:
+        # BlueZ's "le-connection-abort-by-local": the link comes up and down before the
+        # error, bleak calls disconnected_callback and retries within one connect()
+        strap = polar(frames, speed=25, refuse_connections=2)
+        await bluez.add_strap(strap)
+        source = BleSource(POLAR, clock=strap.clock, **FAST)
+
+        async def on_measurement(events: list[SourceEvent]) -> None:
+            if len(events) == 5:
+                strap.refuse_connections = strap.connect_count + 2
+                await strap.drop_link()
+
+        return await consume(source, strap, on_measurement), strap, source
+
+    events, strap, source = run_emulated(scenario)
+    assert strap.connect_count == 3 + 3
+    assert source.connects == 2
+    assert [e for e in events if not isinstance(e, Measurement)] == [
+        LinkLost(t_arrival_s=events[5].t_arrival_s),
+        LinkRestored(t_arrival_s=events[6].t_arrival_s, attempts=1),
+    ]
+    assert as_tuples(measurements(events)) == as_tuples(valid_frames(strap.sent))
 
 
 def test_reconnect_backs_off_exponentially_up_to_the_cap() -> None:
@@ -547,8 +595,10 @@ def test_no_adapter_and_adapter_off_are_bluetooth_unavailable() -> None:
     assert no_adapter == ("No Bluetooth adapter found: plug one in or check `bluetoothctl list`.",) * 2
     off = run_emulated(scenario, powered=False)
     assert off == (
-        "The Bluetooth adapter is off: turn it on with `bluetoothctl power on` "
-        "(and `rfkill unblock bluetooth` if it is blocked).",
+        (
+            "The Bluetooth adapter is off: turn it on with `bluetoothctl power on` "
+            "(and `rfkill unblock bluetooth` if it is blocked)."
+        ),
     ) * 2
 
 
