@@ -17,7 +17,8 @@ GATT database (handles as in a small real strap)::
                  (only with a battery)                desc0017 CCCD 0x2902
 
 Errors are BlueZ's: ``org.bluez.Error.NotReady`` (adapter off), ``org.bluez.Error.Failed``
-(refused connection, stop without start), ``org.bluez.Error.NotPermitted`` ("Read not
+(refused connection, stop without start), ``org.bluez.Error.InProgress`` (a second
+``Connect`` while one is pending), ``org.bluez.Error.NotPermitted`` ("Read not
 permitted" / "Write not permitted"), ``org.bluez.Error.NotSupported``.
 """
 
@@ -70,6 +71,7 @@ ERROR_FAILED: Final = "org.bluez.Error.Failed"
 ERROR_NOT_READY: Final = "org.bluez.Error.NotReady"
 ERROR_NOT_PERMITTED: Final = "org.bluez.Error.NotPermitted"
 ERROR_NOT_SUPPORTED: Final = "org.bluez.Error.NotSupported"
+ERROR_IN_PROGRESS: Final = "org.bluez.Error.InProgress"
 
 DBusStrList = Annotated[list[str], DBusSignature("as")]
 DBusManufacturerData = Annotated[dict[int, Variant], DBusSignature("a{qv}")]
@@ -374,6 +376,7 @@ class DeviceLink:
         self.device = Device1(strap, self)
         self.exported = False
         self.gatt: _Gatt | None = None
+        self._connecting = False
 
     @property
     def connected(self) -> bool:
@@ -383,8 +386,17 @@ class DeviceLink:
         """Handle ``Connect``: refuse as configured, or connect and resolve services."""
         if not self.host.adapter_powered():
             raise DBusError(ERROR_NOT_READY, "Resource Not Ready")
+        if self._connecting:
+            raise DBusError(ERROR_IN_PROGRESS, "In Progress")
         if self.connected:
             return
+        self._connecting = True
+        try:
+            await self._connect()
+        finally:
+            self._connecting = False
+
+    async def _connect(self) -> None:
         refuse = self.strap._take_refusal()
         if refuse:
             logger.debug("%s refuses connection %d: %s", self.strap.name, self.strap.connect_count, self.strap.refuse_reason)
@@ -396,6 +408,8 @@ class DeviceLink:
             raise DBusError(ERROR_FAILED, self.strap.refuse_reason)
         self.device.update(connected=True)
         await asyncio.sleep(0)
+        if not self.connected:  # dropped while connecting
+            raise DBusError(ERROR_FAILED, "le-connection-abort-by-remote")
         self._export_gatt()
         self.device.update(services_resolved=True)
 
@@ -430,9 +444,16 @@ class DeviceLink:
             gatt.objects.append((path, GattService1(uuid, self.path)))
             return path
 
-        def characteristic(service_path: str, handle: int, uuid: str, flags: list[str], value: bytes = b"") -> GattCharacteristic1:
+        def characteristic(
+            service_path: str,
+            handle: int,
+            uuid: str,
+            flags: list[str],
+            value: bytes = b"",
+            on_subscribed: Callable[[], None] | None = None,
+        ) -> GattCharacteristic1:
             path = f"{service_path}/char{handle:04x}"
-            char = GattCharacteristic1(uuid, service_path, flags, value)
+            char = GattCharacteristic1(uuid, service_path, flags, value, on_subscribed)
             gatt.objects.append((path, char))
             if "notify" in flags:
                 char.cccd = GattDescriptor1(CCCD_UUID, path)
@@ -442,8 +463,7 @@ class DeviceLink:
         dis = service(0x000A, DEVICE_INFORMATION_UUID)
         characteristic(dis, 0x000B, MANUFACTURER_NAME_UUID, ["read"], strap.manufacturer.encode("utf-8"))
         hr = service(0x000E, HEART_RATE_SERVICE_UUID)
-        gatt.measurement = characteristic(hr, 0x000F, HEART_RATE_MEASUREMENT_UUID, ["notify"])
-        gatt.measurement._on_subscribed = strap._on_subscribed
+        gatt.measurement = characteristic(hr, 0x000F, HEART_RATE_MEASUREMENT_UUID, ["notify"], on_subscribed=strap._on_subscribed)
         characteristic(hr, 0x0012, BODY_SENSOR_LOCATION_UUID, ["read"], BODY_SENSOR_LOCATION_CHEST)
         if strap.battery_percent is not None:
             battery = service(0x0014, BATTERY_SERVICE_UUID)
