@@ -138,8 +138,8 @@ class EmulatedBlueZ:
     Parameters
     ----------
     address : str or None
-        D-Bus address to serve on; default ``DBUS_SYSTEM_BUS_ADDRESS``, which must be set
-        (the emulator never touches the real system bus).
+        D-Bus address to serve on; default ``DBUS_SYSTEM_BUS_ADDRESS``, which must then be
+        set (the emulator never falls back to the machine's system bus).
     adapter : bool
         Export the adapter ``/org/bluez/hci0``. False emulates a machine without
         Bluetooth: bleak raises ``BleakBluetoothNotAvailableError`` (reason
