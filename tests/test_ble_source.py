@@ -134,6 +134,23 @@ def test_find_strap_by_address_any_case_by_name_fragment_and_the_only_one() -> N
     assert run_emulated(scenario) == [StrapInfo("Polar H10 A1B2C3D4", POLAR, -60)] * 4
 
 
+def test_strap_not_advertising_the_service_is_taken_only_by_its_address() -> None:
+    frames = steady_frames(6, seed=12)
+
+    async def scenario(bluez: EmulatedBlueZ) -> None:
+        quiet = polar(frames, speed=25, advertise_hr_service=False)  # some straps do not
+        await bluez.add_strap(quiet)
+        assert await scan(timeout_s=0.3) == []
+        with pytest.raises(StrapNotFoundError):
+            await find_strap("polar", 0.3)
+        source = BleSource(POLAR, clock=quiet.clock, **FAST)
+        events = await consume(source, quiet)
+        assert source.strap == StrapInfo("Polar H10 A1B2C3D4", POLAR, -60)
+        assert as_tuples(measurements(events)) == as_tuples(valid_frames(frames))
+
+    run_emulated(scenario)
+
+
 def test_two_straps_and_no_device_named_is_a_choice_error_listing_both() -> None:
     async def scenario(bluez: EmulatedBlueZ) -> tuple[str, str]:
         await bluez.add_strap(polar([]))

@@ -59,6 +59,7 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import (
     BleakBluetoothNotAvailableError,
     BleakBluetoothNotAvailableReason,
+    BleakCharacteristicNotFoundError,
     BleakDBusError,
     BleakDeviceNotFoundError,
     BleakError,
@@ -221,6 +222,8 @@ def _reason(exc: BaseException) -> str:
         return "timed out"
     if isinstance(exc, BleakDeviceNotFoundError):
         return "BlueZ no longer knows the strap"
+    if isinstance(exc, BleakCharacteristicNotFoundError):
+        return "it offers no Heart Rate Measurement (0x2A37), so it is not a heart-rate strap"
     text = str(exc).strip()
     return text if text else type(exc).__name__
 
@@ -254,19 +257,21 @@ async def _scan(
     timeout_s: float,
     matches: Callable[[StrapInfo], bool] | None = None,
     settle_s: float | None = None,
+    address: str | None = None,
 ) -> dict[str, tuple[BLEDevice, StrapInfo]]:
     """Scan for heart-rate straps.
 
     Without ``matches``, listens for the whole ``timeout_s``. With it, stops early:
     ``settle_s`` after the first matching strap (or at once when ``settle_s`` is None).
-    Returns every heart-rate strap seen, by address.
+    Returns every heart-rate strap seen, by address, plus the device at ``address``
+    even when it does not advertise the Heart Rate Service (some straps do not).
     """
     loop = asyncio.get_running_loop()
     seen: dict[str, tuple[BLEDevice, StrapInfo]] = {}
     matched = asyncio.Event()
 
     def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
-        if not _advertises_heart_rate(adv):
+        if not (_advertises_heart_rate(adv) or device.address.upper() == address):
             return
         info = _strap_info(device, adv)
         seen[info.address] = (device, info)
@@ -275,7 +280,8 @@ async def _scan(
 
     deadline = loop.time() + timeout_s
     with _bluetooth_errors():
-        async with BleakScanner(on_advertisement, service_uuids=[HEART_RATE_SERVICE_UUID]):
+        service_uuids = None if address is not None else [HEART_RATE_SERVICE_UUID]
+        async with BleakScanner(on_advertisement, service_uuids=service_uuids):
             if matches is None:
                 await asyncio.sleep(timeout_s)
             else:
@@ -332,7 +338,8 @@ async def find_strap(
     device : str or None
         A Bluetooth address (``AA:BB:CC:DD:EE:FF``, any case), or a fragment of the
         strap's name matched case-insensitively (``"polar"``). None: the only strap in
-        range.
+        range. Names and None consider only devices advertising the Heart Rate Service
+        (0x180D); an address is taken even when the device does not advertise it.
     timeout_s : float
         Longest time to scan, s. An address stops the scan as soon as it is seen; a name
         fragment or None listen ``settle_s`` more after the first match, for others.
@@ -361,7 +368,7 @@ async def find_strap(
             return fragment in info.name.casefold()
         return True
 
-    seen = await _scan(timeout_s, matches, None if address is not None else settle_s)
+    seen = await _scan(timeout_s, matches, None if address is not None else settle_s, address)
     found = sorted(
         ((dev, info) for dev, info in seen.values() if matches(info)),
         key=lambda pair: _strongest_first(pair[1]),
