@@ -12,7 +12,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -540,6 +544,7 @@ def test_breaking_out_of_the_loop_disconnects(how: str) -> None:
         await bluez.add_strap(strap)
         await scan(timeout_s=0.05)
         baseline = await bluez.client_connection_count()
+        tasks_before = asyncio.all_tasks()
         source = BleSource(POLAR, clock=strap.clock, **FAST)
         n = 0
         if how == "async with":
@@ -560,11 +565,60 @@ def test_breaking_out_of_the_loop_disconnects(how: str) -> None:
             await source.aclose()  # returns at once: nothing left to close
         assert not await strap_connected(strap)
         assert await bluez.client_connection_count() == baseline
+        leftover = {t for t in asyncio.all_tasks() - tasks_before if not t.get_name().startswith("strap ")}
+        assert leftover == set()
         # the source can be iterated again afterwards
         again = [event async for event in _take(source, 2)]
         assert len(again) == 2 and source.connects == 2
 
     run_emulated(scenario)
+
+
+CTRL_C_SCRIPT = """
+import asyncio
+from ble_helpers import strap_connected
+from biofeedback.emulator import EmulatedBlueZ, EmulatedStrap, PrivateBus, frames_from_rr
+from biofeedback.sources.ble import BleSource
+
+async def main() -> None:
+    strap = EmulatedStrap(frames=frames_from_rr([800.0] * 2000), speed=10)
+    async with EmulatedBlueZ() as bluez:
+        await bluez.add_strap(strap)
+        n = 0
+        try:
+            async for _ in BleSource(strap.address, settle_s=0.0):
+                n += 1
+                if n == 3:
+                    print("streaming", flush=True)
+        finally:
+            connected = await strap_connected(strap)
+            print("after:", connected, await bluez.client_connection_count(), flush=True)
+
+with PrivateBus():
+    asyncio.run(main())
+"""
+
+
+def test_ctrl_c_stops_the_stream_and_disconnects() -> None:
+    tests_dir = Path(__file__).resolve().parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests_dir.parent), str(tests_dir)])}
+    process = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "streaming\n"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert out == "after: False 1\n"  # disconnected; only bleak's manager connection is left
+    # nothing on stderr but the interrupt (asyncio.run chains it to the cancellation)
+    raised = {line for line in err.splitlines() if line and not line.startswith((" ", "Traceback", "During"))}
+    assert raised == {"asyncio.exceptions.CancelledError", "KeyboardInterrupt"}
+    assert err.rstrip().endswith("KeyboardInterrupt")
 
 
 async def _take(source: BleSource, n: int):  # type: ignore[no-untyped-def]

@@ -13,28 +13,26 @@ first. The source then yields :class:`~biofeedback.sources.base.LinkLost`, recon
 itself with exponential backoff and yields :class:`~biofeedback.sources.base.LinkRestored`.
 
 Errors bleak and D-Bus raise become one-line :class:`~biofeedback.errors.BluetoothError`
-subclasses that say what is wrong and what to try:
+subclasses that say what is wrong and what to try (bleak 3.1, BlueZ backend):
 
-==========================================================  ============================
-raised by bleak / dbus-fast                                  becomes
-==========================================================  ============================
-``FileNotFoundError`` / ``ConnectionRefusedError`` on the    BluetoothUnavailableError
-system bus socket                                            ("system D-Bus not running")
-``PermissionError``, ``org.freedesktop.DBus.Error.AccessDenied``,
-``BleakBluetoothNotAvailableError`` (DENIED_*)               BluetoothUnavailableError
-``dbus_fast.InvalidAddressError``                            BluetoothUnavailableError
-``BleakDBusError`` ``org.freedesktop.DBus.Error.ServiceUnknown`` /
-``NameHasNoOwner`` (no ``org.bluez`` on the bus)             BluetoothUnavailableError
-``BleakBluetoothNotAvailableError`` NO_BLUETOOTH             BluetoothUnavailableError
-(``"No Bluetooth adapters found."``), ``BleakError`` "adapter ... not found"
-``BleakBluetoothNotAvailableError`` NO_BLE_CENTRAL_ROLE      BluetoothUnavailableError
-``BleakBluetoothNotAvailableError`` POWERED_OFF,             BluetoothUnavailableError
-``BleakDBusError`` ``org.bluez.Error.NotReady``
-``BleakError("Bleak requires BlueZ >= 5.55.")``              BluetoothUnavailableError
-anything else while connecting (``BleakDBusError``           ConnectError
-``org.bluez.Error.Failed``, ``BleakDeviceNotFoundError``,
-``TimeoutError``, ``BleakError``)
-==========================================================  ============================
+- no system bus: ``FileNotFoundError`` (no socket) or ``ConnectionRefusedError``
+  (nobody listening) from dbus-fast -> BluetoothUnavailableError "The system D-Bus is
+  not running ...";
+- a bus, but no BlueZ: ``BleakDBusError`` ``org.freedesktop.DBus.Error.ServiceUnknown``
+  (or ``NameHasNoOwner``) -> "BlueZ is not running: start it with ...";
+- no adapter: ``BleakBluetoothNotAvailableError`` reason NO_BLUETOOTH ("No Bluetooth
+  adapters found."), or ``BleakError`` "adapter 'hciX' not found" -> "No Bluetooth
+  adapter found: ...";
+- adapter off: ``BleakBluetoothNotAvailableError`` POWERED_OFF, or ``BleakDBusError``
+  ``org.bluez.Error.NotReady`` -> "The Bluetooth adapter is off: ...";
+- classic-only adapter: NO_BLE_CENTRAL_ROLE; BlueZ older than 5.55: ``BleakError``
+  "Bleak requires BlueZ >= 5.55."; ``dbus_fast.InvalidAddressError`` (bad
+  ``DBUS_SYSTEM_BUS_ADDRESS``); not allowed: ``PermissionError``,
+  ``org.freedesktop.DBus.Error.AccessDenied``, DENIED_* (from ``AuthError``) ->
+  BluetoothUnavailableError saying which;
+- anything else while connecting (``BleakDBusError`` ``org.bluez.Error.Failed`` from a
+  refusing strap, ``TimeoutError``, ``BleakDeviceNotFoundError``, ``BleakError``) ->
+  ConnectError "Could not connect to <name> (<address>): <reason>. Move closer, ...".
 """
 
 from __future__ import annotations
