@@ -103,7 +103,7 @@ def walk(name: str, window_s: float = 60.0) -> dict[str, Any]:
         coh_count = sum(
             1 for t in t_exact[max(0, i - 400) : i + 1] if t_exact[i] - t <= 64_000
         )
-        out["max_hist_over"] = max(out["max_hist_over"], len(s._hist) - coh_count)
+        out["max_hist_over"] = max(out["max_hist_over"], len(s._hist_t) - coh_count)
         out["max_spline_rows"] = max(out["max_spline_rows"], len(s._kx), len(s._kbeta))
         out["buf_sizes"].add(s._buf.size)
     return out

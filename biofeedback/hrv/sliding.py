@@ -133,24 +133,25 @@ _SpecParams = tuple[float, int, int, _Bands]  # fs_hz, nperseg, nfft, bands
 
 # --------------------------------------------------------------------------- band factors
 
+_Factor = tuple[
+    FloatArray, FloatArray, FloatArray, FloatArray
+]  # VLF, LF, HF, junction rows
+_N_GROUPS: Final[int] = 4
+
 
 @lru_cache(maxsize=256)
-def _band_factor(
-    n: int, fs_hz: float, nfft: int, bands: _Bands
-) -> tuple[FloatArray, FloatArray]:
+def _band_factor(n: int, fs_hz: float, nfft: int, bands: _Bands) -> _Factor:
     """Factor the band-power quadratic forms of an ``n``-sample Hann segment.
 
-    Returns ``(B, S)``: with ``z = B @ x`` for a raw segment ``x`` (its mean is removed
-    inside ``B``), ``S @ z**2`` is (VLF, LF, HF, extra), the extra being the trapezoid
-    terms that the one-piece total adds across the junctions of adjacent bands.
+    Returns four matrices ``B_g`` such that, for a raw segment ``x`` (its mean is removed
+    inside ``B_g``), ``‖B_g x‖²`` is the VLF, LF and HF power, and the fourth the
+    trapezoid terms that the one-piece total adds across the junctions of adjacent bands.
     """
     k = np.arange(n, dtype=np.float64)
     win = 0.5 - 0.5 * np.cos(
         2.0 * np.pi * k / n
     )  # scipy's periodic Hann, as welch uses
-    scale = 2.0 / (
-        fs_hz * float(np.sum(win * win))
-    )  # one-sided density (no DC/Nyquist in bands)
+    scale = 2.0 / (fs_hz * float(np.sum(win * win)))  # one-sided density; no DC/Nyquist
     df = fs_hz / nfft
     freq = np.arange(nfft // 2 + 1, dtype=np.float64) * df
 
@@ -158,10 +159,8 @@ def _band_factor(
         phase = 2.0 * np.pi * np.outer(bins, k) / nfft
         g = np.concatenate([np.cos(phase), np.sin(phase)]) * win
         g -= g.mean(axis=1, keepdims=True)  # x - mean(x) folded in
-        return np.asarray(
-            g * np.sqrt(np.concatenate([weights, weights]) * scale)[:, None],
-            dtype=np.float64,
-        )
+        w = np.sqrt(np.concatenate([weights, weights]) * scale)
+        return np.asarray(g * w[:, None], dtype=np.float64)
 
     def band_rows(low: float, high: float) -> FloatArray:
         bins = np.flatnonzero((freq >= low) & (freq < high)).astype(np.int64)
@@ -172,47 +171,48 @@ def _band_factor(
         g = rows(bins, w)
         lam, vec = np.linalg.eigh(g.T @ g)
         keep = lam > _EIG_RTOL * max(float(lam[-1]), 0.0)
-        return np.asarray((vec[:, keep] * np.sqrt(lam[keep])).T, dtype=np.float64)
+        return np.ascontiguousarray((vec[:, keep] * np.sqrt(lam[keep])).T)
 
     (v0, v1), (l0, l1), (h0, h1) = bands
-    parts = [band_rows(v0, v1), band_rows(l0, l1), band_rows(h0, h1)]
-    # total over [v0, h1) in one piece = the three bands + half-bin trapezoids across each
-    # junction between adjacent bands (only where the bands touch).
-    extra_bins: list[int] = []
+    # the one-piece total over [v0, h1) = the three bands + the half-bin trapezoids
+    # across each junction of adjacent (touching) bands
+    junction: list[int] = []
     for (a0, a1), (b0, b1) in (((v0, v1), (l0, l1)), ((l0, l1), (h0, h1))):
-        if a1 == b0:
-            ka = np.flatnonzero((freq >= a0) & (freq < a1))
-            kb = np.flatnonzero((freq >= b0) & (freq < b1))
-            if ka.size >= 2 and kb.size >= 2:
-                extra_bins += [int(ka[-1]), int(kb[0])]
-    if extra_bins:
-        parts.append(
-            rows(
-                np.asarray(extra_bins, dtype=np.int64),
-                np.full(len(extra_bins), df / 2.0),
-            )
-        )
-    b = np.ascontiguousarray(np.concatenate(parts))
-    ind = np.zeros(
-        (4, b.shape[0]), dtype=np.float64
-    )  # row g sums the squares of part g
-    start = 0
-    for g, part in enumerate(parts):
-        ind[g, start : start + part.shape[0]] = 1.0
-        start += part.shape[0]
-    return b, ind
+        ka = np.flatnonzero((freq >= a0) & (freq < a1))
+        kb = np.flatnonzero((freq >= b0) & (freq < b1))
+        if a1 == b0 and ka.size >= 2 and kb.size >= 2:
+            junction += [int(ka[-1]), int(kb[0])]
+    extra = rows(np.asarray(junction, dtype=np.int64), np.full(len(junction), df / 2.0))
+    return (
+        band_rows(v0, v1),
+        band_rows(l0, l1),
+        band_rows(h0, h1),
+        np.ascontiguousarray(extra),
+    )
 
 
 _FACTOR_AFTER: Final[int] = (
-    3  # an n seen this many times gets its own factor (else: FFT)
+    3  # a window length seen this often gets a factor (else FFT)
 )
 _seen_n: dict[tuple[int, float, int, _Bands], int] = {}
 
 
+def _segment_factor(n: int, fs_hz: float, nfft: int, bands: _Bands) -> _Factor | None:
+    """The cached factor for ``n``-sample segments, or None while ``n`` is still rare."""
+    key = (n, fs_hz, nfft, bands)
+    count = _seen_n.get(key, 0)
+    if count < _FACTOR_AFTER:
+        if len(_seen_n) > 4096:  # bounded bookkeeping
+            _seen_n.clear()
+        _seen_n[key] = count + 1
+        return None
+    return _band_factor(n, fs_hz, nfft, bands)
+
+
 def _fft_band_powers(
     x: FloatArray, fs_hz: float, nfft: int, bands: _Bands
-) -> tuple[float, float, float, float]:
-    """The batch computation itself (one Hann segment): for window lengths seen rarely."""
+) -> list[float]:
+    """VLF, LF, HF and junction power by the batch computation itself (one Hann segment)."""
     n = x.size
     win = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
     spec = np.fft.rfft((x - np.mean(x)) * win, nfft)
@@ -224,44 +224,8 @@ def _fft_band_powers(
         return float(np.trapezoid(psd[m], freq[m])) if np.count_nonzero(m) >= 2 else 0.0
 
     (v0, v1), (l0, l1), (h0, h1) = bands
-    return power(v0, v1), power(l0, l1), power(h0, h1), power(v0, h1)
-
-
-def _segment_factor(
-    n: int, fs_hz: float, nfft: int, bands: _Bands
-) -> tuple[FloatArray, FloatArray] | None:
-    """The cached factor for ``n``-sample segments, or None while ``n`` is still rare."""
-    key = (n, fs_hz, nfft, bands)
-    count = _seen_n.get(key, 0)
-    if count < _FACTOR_AFTER:
-        _seen_n[key] = count + 1
-        if len(_seen_n) > 4096:  # bounded bookkeeping
-            _seen_n.clear()
-        return None
-    return _band_factor(n, fs_hz, nfft, bands)
-
-
-def _band_powers(
-    x: FloatArray, fs_hz: float, nperseg: int, nfft: int, bands: _Bands
-) -> tuple[float, float, float, float]:
-    """VLF, LF, HF and one-piece total power (ms²) of the evenly sampled window ``x``."""
-    n = x.size
-    if n <= nperseg:
-        fac = _segment_factor(n, fs_hz, max(nfft, n), bands)
-        if fac is None:
-            return _fft_band_powers(x, fs_hz, max(nfft, n), bands)
-        b, ind = fac
-        z = b @ x
-        z *= z
-        vlf, lf, hf, extra = (ind @ z).tolist()
-    else:
-        step = nperseg - nperseg // 2
-        segs = np.lib.stride_tricks.sliding_window_view(x, nperseg)[::step]
-        b, ind = _band_factor(nperseg, fs_hz, max(nfft, nperseg), bands)
-        z2 = segs @ b.T
-        z2 *= z2
-        vlf, lf, hf, extra = (ind @ np.sum(z2, axis=0) / segs.shape[0]).tolist()
-    return vlf, lf, hf, vlf + lf + hf + extra
+    vlf, lf, hf = power(v0, v1), power(l0, l1), power(h0, h1)
+    return [vlf, lf, hf, power(v0, h1) - vlf - lf - hf]
 
 
 # --------------------------------------------------------------------------- the mapping
@@ -279,12 +243,10 @@ def _tail_samples(
     """Evaluate the spline on grid samples ``m_lo..m_hi`` (inclusive), at ``x0_s + m / fs_hz``.
 
     ``xs, vs, ms`` are consecutive knots' times (s), values (ms) and second derivatives
-    (ms/s²); the samples must lie in ``[xs[0], xs[-1]]``. Each segment is turned into a cubic
-    in ``u = t - xs[j]`` once and evaluated by Horner's rule.
+    (ms/s²); the samples must lie in ``[xs[0], xs[-1]]``. Each segment is turned into a
+    cubic in ``u = t - xs[j]`` once and evaluated by Horner's rule.
     """
     out: list[float] = []
-    if m_hi < m_lo:
-        return out
     last = len(xs) - 2
     j = -1
     x_next = xs[0]
@@ -307,34 +269,40 @@ def _tail_samples(
     return out
 
 
+_TdState = tuple[
+    int, int, int, int, int, int
+]  # n, Σrr, Σrr², Σhr, Σ(Δrr)², NN50 (integers)
+
+
 class SlidingMetrics(Mapping[str, float | None]):
     """The metrics of one window, computed when first read (a read-only mapping).
 
     Keys: :data:`TIME_KEYS`, :data:`SPECTRAL_KEYS` and ``"coherence"``; a value is None when
-    the window has too little data for it (see :class:`SlidingHRV`).
+    the window has too little data for it (see :class:`SlidingHRV`). Each band power is
+    computed on its first read (``total_ms2`` needs all three bands).
     """
 
     __slots__ = (
         "__weakref__",
+        "_bp",
         "_coh",
         "_coh_rr",
         "_engine",
-        "_snap",
-        "_spec",
+        "_params",
         "_td",
         "_version",
+        "_x",
     )
 
-    _KEYS: Final[tuple[str, ...]] = TIME_KEYS + SPECTRAL_KEYS + ("coherence",)
+    _KEYS: Final[tuple[str, ...]] = (*TIME_KEYS, *SPECTRAL_KEYS, "coherence")
 
-    def __init__(
-        self, engine: SlidingHRV, version: int, td: tuple[int, int, int, int, int, int]
-    ) -> None:
+    def __init__(self, engine: SlidingHRV, version: int, td: _TdState) -> None:
         self._engine: SlidingHRV | None = engine
         self._version = version
-        self._td = td  # n, s1, s2, sum_hr, sum_d2, nn50 (integers)
-        self._spec: dict[str, float | None] | None = None
-        self._snap: tuple[FloatArray, list[float], _SpecParams] | None = None
+        self._td = td
+        self._params = engine._spec_params
+        self._x: FloatArray | None = None  # the window's samples, once needed
+        self._bp: list[float | None] = [None, None, None, None]  # VLF, LF, HF, junction
         self._coh: float | None = None
         self._coh_rr: tuple[float, ...] | None = None
 
@@ -352,15 +320,26 @@ class SlidingMetrics(Mapping[str, float | None]):
         )
 
     def __getitem__(self, key: str) -> float | None:
-        if key in _TD_INDEX:
-            return self._time_domain(_TD_INDEX[key])
-        if key in _SPEC_SET:
-            if self._spec is None:
-                self._spec = self._spectral()
-            return self._spec[key]
-        if key == "coherence":
-            return self._coherence()
-        raise KeyError(key)
+        which = _KEY_INDEX[key]  # KeyError for unknown keys, as a mapping should
+        if which < 6:
+            return self._time_domain(which)
+        if which == 8:
+            return self._power(2)
+        if which < 8:
+            return self._power(which - 6)
+        if which == 9:
+            parts = [self._power(g) for g in range(_N_GROUPS)]
+            return (
+                None
+                if parts[0] is None
+                else math.fsum(p for p in parts if p is not None)
+            )
+        if which == 10:
+            lf, hf = self._power(1), self._power(2)
+            if lf is None or hf is None:
+                return None
+            return lf / hf if hf > 0.0 else math.nan
+        return self._coherence()
 
     def _time_domain(self, which: int) -> float | None:
         n, s1, s2, sh, sd2, nn50 = self._td
@@ -379,26 +358,48 @@ class SlidingMetrics(Mapping[str, float | None]):
             return rmssd
         return math.log(rmssd) if rmssd > 0.0 else -math.inf
 
-    def _spectral(self) -> dict[str, float | None]:
-        eng = self._engine
-        if self._snap is not None:
-            head, tail, params = self._snap
-            x = np.concatenate((head, np.asarray(tail, dtype=np.float64)))
-        elif (
-            eng is not None and eng._version == self._version and eng._spectral_ready()
-        ):
-            x = eng._window_samples()
-            params = eng._spec_params
+    def _samples(self) -> FloatArray | None:
+        x = self._x
+        if x is None:
+            eng = self._engine
+            if (
+                eng is None
+                or eng._version != self._version
+                or not eng._spectral_ready()
+            ):
+                return None
+            x = self._x = eng._window_samples()
+        return x
+
+    def _power(self, g: int) -> float | None:
+        bp = self._bp
+        v = bp[g]
+        if v is not None:
+            return v
+        x = self._samples()
+        if x is None:
+            return None
+        fs, nperseg, nfft, bands = self._params
+        n = x.size
+        if n <= nperseg:
+            eng = self._engine
+            fac = None if eng is None else eng._factors.get(n)
+            if fac is None:
+                fac = _segment_factor(n, fs, max(nfft, n), bands)
+                if fac is None:
+                    bp[:] = _fft_band_powers(x, fs, max(nfft, n), bands)
+                    return bp[g]
+                if eng is not None:
+                    eng._factors[n] = fac
+            z = fac[g] @ x
+            v = float(z @ z)
         else:
-            return dict.fromkeys(SPECTRAL_KEYS)
-        vlf, lf, hf, total = _band_powers(x, *params)
-        return {
-            "vlf_ms2": vlf,
-            "lf_ms2": lf,
-            "hf_ms2": hf,
-            "total_ms2": total,
-            "lf_hf": lf / hf if hf > 0.0 else math.nan,
-        }
+            step = nperseg - nperseg // 2
+            segs = np.lib.stride_tricks.sliding_window_view(x, nperseg)[::step]
+            zz = segs @ _band_factor(nperseg, fs, max(nfft, nperseg), bands)[g].T
+            v = float(np.vdot(zz, zz)) / segs.shape[0]
+        bp[g] = v
+        return v
 
     def _coherence(self) -> float | None:
         if self._coh_rr is None:
@@ -415,17 +416,18 @@ class SlidingMetrics(Mapping[str, float | None]):
         eng = self._engine
         if eng is None:
             return
-        if self._spec is None and eng._spectral_ready():
-            self._snap = eng._spectral_snapshot()
-        elif self._spec is None:
-            self._spec = dict.fromkeys(SPECTRAL_KEYS)
+        if None in self._bp:
+            x = self._samples()
+            if x is not None:
+                self._x = x.copy()
         if self._coh_rr is None:
             self._coh_rr = eng._coherence_rr()
         self._engine = None
 
 
-_TD_INDEX: Final[dict[str, int]] = {k: i for i, k in enumerate(TIME_KEYS)}
-_SPEC_SET: Final[frozenset[str]] = frozenset(SPECTRAL_KEYS)
+_KEY_INDEX: Final[dict[str, int]] = {
+    k: i for i, k in enumerate((*TIME_KEYS, *SPECTRAL_KEYS, "coherence"))
+}
 
 
 def _coherence_value(rr: tuple[float, ...]) -> float | None:
@@ -481,8 +483,10 @@ class SlidingHRV:
         "_beats",
         "_buf",
         "_coh_units",
+        "_factors",
         "_fs",
-        "_hist",
+        "_hist_rr",
+        "_hist_t",
         "_k0",
         "_kbeta",
         "_kc",
@@ -552,7 +556,9 @@ class SlidingHRV:
         self._live: weakref.ref[SlidingMetrics] | None = None
         self._n_gaps = 0
         self._beats: deque[tuple[int, int, int, float]] = deque()
-        self._hist: deque[tuple[int, float]] = deque()
+        self._hist_t: deque[int] = deque()  # coherence beats: end times, clock units
+        self._hist_rr: deque[float] = deque()  # and intervals, ms
+        self._factors: dict[int, _Factor] = {}  # band factors by window length
         self.reset()
         self._n_gaps = 0
 
@@ -588,7 +594,8 @@ class SlidingHRV:
         """Forget every beat: the window, the beat clock and the spline start again."""
         self._bump()
         self._beats.clear()
-        self._hist.clear()
+        self._hist_t.clear()
+        self._hist_rr.clear()
         self._t = 0
         self._s1 = self._s2 = self._sh = self._sd2 = 0
         self._nn50 = 0
@@ -701,11 +708,13 @@ class SlidingHRV:
                 self._nn50 -= 1
         if self._coh_units:
             # the coherence window's beats and the few before it that its spline uses
-            hist = self._hist
-            hist.append((t, rr))
+            hist_t, hist_rr = self._hist_t, self._hist_rr
+            hist_t.append(t)
+            hist_rr.append(rr)
             lim = t - self._coh_units
-            while len(hist) > _COH_KEEP and hist[_COH_KEEP][0] < lim:
-                hist.popleft()
+            while len(hist_t) > _COH_KEEP and hist_t[_COH_KEEP] < lim:
+                hist_t.popleft()
+                hist_rr.popleft()
         self._spline_push(t / _UNITS_PER_S, rr)
 
     def _spline_push(self, x: float, v: float) -> None:
@@ -838,21 +847,11 @@ class SlidingHRV:
             self._tail_done = True
         return self._buf[self._m_a - self._base : self._m_b + 1 - self._base]
 
-    def _spectral_snapshot(self) -> tuple[FloatArray, list[float], _SpecParams]:
-        if self._tail_done:  # the buffer already holds the whole window
-            return self._window_samples().copy(), [], self._spec_params
-        m_lo, vals = self._tail_values()
-        head = self._buf[self._m_a - self._base : m_lo - self._base].copy()
-        return head, vals, self._spec_params
-
     def _coherence_rr(self) -> tuple[float, ...]:
-        if (
-            not self._coh_units
-            or not self._hist
-            or self._t - self._hist[0][0] < self._coh_units
-        ):
+        hist_t = self._hist_t
+        if not hist_t or self._t - hist_t[0] < self._coh_units:
             return ()  # the beats do not span the coherence window yet
-        return tuple(b[1] for b in self._hist)
+        return tuple(self._hist_rr)
 
 
 def _ceil_units(seconds: float) -> int:
