@@ -8,6 +8,8 @@
   peak-to-trough heart rate and the breathing rate read from the tachogram
 - :func:`find_artifacts`, :func:`correct_artifacts` (from :mod:`biofeedback.artifacts`):
   clean the series before computing any of the above
+- :class:`SlidingHRV` (from :mod:`biofeedback.hrv.sliding`): the same metrics over a
+  sliding window, updated beat by beat
 
 All take RR intervals in ms (beat times from their cumulative sum unless given) and raise
 :class:`biofeedback.errors.InvalidInputError` on unusable input.
@@ -34,12 +36,12 @@ from biofeedback.hrv.rsa import (
     rsa_amplitude,
     rsa_summary_bpm,
 )
+from biofeedback.hrv.sliding import SlidingHRV
 from biofeedback.hrv.time_domain import time_domain
-
-# TODO(sliding): re-export SlidingHRV from biofeedback.hrv.sliding once it is committed.
 
 __all__ = [
     "RsaBreaths",
+    "SlidingHRV",
     "breathing_rate",
     "coherence",
     "coherence_detail",
