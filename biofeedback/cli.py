@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from biofeedback import __version__
 from biofeedback.beats import Beat
@@ -171,15 +172,17 @@ async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary)
 
     try:
         if args.emulate is not None:
-            from biofeedback.sources.emulated import emulated_strap
+            from biofeedback.sources.emulated import emulated_strap, recording_length_s
 
             rr_ms = read_rr_file(args.emulate)
             async with emulated_strap(rr_ms, speed=args.speed) as strap:
                 source = BleSource(args.device, clock=strap.clock)
                 print(f"Emulated strap '{strap.name}' plays {args.emulate} ({len(rr_ms)} beats) "
                       f"at {args.speed:g}x real time", file=out)
-                await record(source, on_beat, duration_s=duration_s or float(rr_ms.sum()) / 1000.0,
-                             on_event=status.event, summary=summary)
+                recording = asyncio.ensure_future(
+                    record(source, on_beat, duration_s=duration_s or recording_length_s(strap),
+                           on_event=status.event, summary=summary))
+                await _end_with_strap(recording, strap.finished)
         else:
             source = BleSource(args.device)
             await record(source, on_beat, duration_s=duration_s, on_event=status.event, summary=summary)
@@ -193,6 +196,28 @@ async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary)
               f"{source.malformed_frames} malformed notification(s) skipped.", file=out)
     _print_summary(summary, args.out, out)
     return 0
+
+
+async def _end_with_strap(recording: asyncio.Future[RecordSummary], finished: asyncio.Event,
+                          grace_s: float = 2.0) -> None:
+    """Wait for the recording; once the emulated strap has sent its last frame, allow
+    ``grace_s`` real seconds for it to arrive, then end the recording."""
+    watcher = asyncio.ensure_future(finished.wait())
+    both: set[asyncio.Future[Any]] = {recording, watcher}
+    try:
+        await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
+        if not recording.done():
+            await asyncio.wait({recording}, timeout=grace_s)
+        if not recording.done():
+            log.info("the emulated strap has sent everything; ending the recording")
+            recording.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recording
+            return
+        recording.result()  # raise what the recording raised
+    finally:
+        watcher.cancel()
+        recording.cancel()
 
 
 def _demo(args: argparse.Namespace, out: TextIO, summary: RecordSummary) -> int:
@@ -222,6 +247,7 @@ def _first_run_notice() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    _first_run_notice()
     parser = build_parser()
     args = parser.parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
@@ -229,7 +255,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    _first_run_notice()
     out = sys.stdout
     summary = RecordSummary()
     try:

@@ -14,8 +14,18 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.emulator import EmulatedBlueZ, EmulatedStrap, PrivateBus, frames_from_rr
+from biofeedback.hrm import HeartRateMeasurement
 
-__all__ = ["emulated_strap"]
+__all__ = ["emulated_strap", "recording_length_s"]
+
+
+def recording_length_s(strap: EmulatedStrap) -> float:
+    """Beat-clock length of what the strap will send: the sum of its RR intervals, s.
+
+    This is the sum of the RR values as encoded (whole units of 1/1024 s), which is what
+    a beat clock fed by the strap adds up, not the sum of the file's values.
+    """
+    return sum(sum(HeartRateMeasurement.from_bytes(p).rr_ms) for _, p in strap.frames) / 1000.0
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,122 @@
+"""The command line as a user meets it: real bleak against the emulated strap, one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biofeedback.cli import main
+from biofeedback.emulator import PrivateBus
+from biofeedback.formats import read_rr_file
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "polarh10_slow_breathing.txt"
+
+
+@pytest.fixture(autouse=True)
+def _not_the_first_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "config" / "biofeedback").mkdir(parents=True)
+    (tmp_path / "config" / "biofeedback" / "first-run-notice-shown").touch()
+
+
+def test_the_first_run_says_not_a_medical_device_once(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "fresh"))
+    with pytest.raises(SystemExit):
+        main(["scan", "--timeout", "x"])  # even a mistyped first command gets the notice
+    main(["record", "--emulate", str(tmp_path / "nope.txt")])
+    err = capsys.readouterr().err
+    assert err.count("not a medical device") == 1
+
+
+def quantised(rr_ms: np.ndarray) -> np.ndarray:
+    """What a strap sends: RR in whole units of 1/1024 s."""
+    return np.round(rr_ms * 1.024) / 1.024
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_record_against_the_emulated_strap_writes_the_beat_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "session.csv"
+    code = main(["record", "--emulate", str(SAMPLE), "--speed", "200", "--out", str(out)])
+    assert code == 0
+    rows = read_csv(out)
+    rr = quantised(read_rr_file(SAMPLE))
+    assert list(rows[0]) == ["t_s", "rr_ms", "flags"]
+    assert len(rows) == rr.size == 620
+    np.testing.assert_array_equal([float(r["rr_ms"]) for r in rows], rr)
+    np.testing.assert_allclose([float(r["t_s"]) for r in rows], np.cumsum(rr) / 1000, atol=1e-9)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    printed = capsys.readouterr().out
+    assert "Recorded 620 beats" in printed and "battery 87%" in printed
+
+
+def test_record_minutes_count_beat_clock_time(tmp_path: Path) -> None:
+    out = tmp_path / "s.csv"
+    assert main(["record", "--emulate", str(SAMPLE), "--speed", "200", "--minutes", "2", "--out", str(out)]) == 0
+    t = np.array([float(r["t_s"]) for r in read_csv(out)])
+    full = np.cumsum(quantised(read_rr_file(SAMPLE))) / 1000
+    assert t.size == int(np.searchsorted(full, 120.0, side="right"))
+    assert t[-1] <= 120.0 < full[t.size]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["record", "--minutes", "-1"], ["record", "--bogus"], ["scan", "--timeout", "soon"], ["train-harder"]],
+)
+def test_wrong_options_get_one_line_and_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("biofeedback")
+
+
+def test_a_missing_rr_file_is_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["record", "--emulate", str(tmp_path / "nope.txt")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"biofeedback: error: {tmp_path / 'nope.txt'}: no such file; give the path of an RR file"]
+
+
+def test_no_bluez_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with PrivateBus():  # a system bus with no BlueZ daemon on it
+        assert main(["scan", "--timeout", "0.5"]) == 2
+        assert main(["record", "--minutes", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2
+    assert all(line.startswith("biofeedback: error: ") and "BlueZ" in line for line in err)
+
+
+def test_ctrl_c_ends_a_recording_cleanly_and_keeps_every_beat(tmp_path: Path) -> None:
+    out = tmp_path / "s.csv"
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback", "record", "--emulate", str(SAMPLE), "--speed", "20", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 30):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    rows = read_csv(out)
+    assert len(rows) >= 29
+    assert f"Recorded {len(rows)} beats" in stdout
+    rr = quantised(read_rr_file(SAMPLE))
+    np.testing.assert_array_equal([float(r["rr_ms"]) for r in rows], rr[: len(rows)])
