@@ -243,9 +243,14 @@ def test_a_kept_mapping_still_describes_its_own_window() -> None:
         b.update(v)
     kept = a.update(rr[300])
     fresh = dict(b.update(rr[300]))  # read at once
-    for v in rr[301:]:
+    half = a.update(rr[301])
+    hf_now = half["hf_ms2"]  # one band read now, the others later
+    half_fresh = dict(b.update(rr[301]))
+    for v in rr[302:]:
         a.update(v)  # the engine moves on; `kept` was never read
     assert_same(dict(kept), fresh)
+    assert half["hf_ms2"] == hf_now
+    assert_same(dict(half), half_fresh)
     assert dict(a.metrics()) != fresh
 
 
