@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=_positive, default=40.0, help="times faster than real time (default 40)")
     p.add_argument("--rr-file", type=Path, default=SAMPLE_DIR / DEMO_RR_FILE, metavar="FILE",
                    help=f"RR file the emulated strap plays (default sample_data/{DEMO_RR_FILE})")
+    p.add_argument("--plot", type=Path, default=Path("biofeedback-demo.png"), metavar="FILE.png",
+                   help="where to draw the session (default biofeedback-demo.png)")
+
+    p = sub.add_parser("show", help="HRV of a recording (RR text file or beat CSV), with an optional plot")
+    p.add_argument("file", type=Path, help="RR file: one interval in ms per line, or a CSV with an rr_ms column")
+    p.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw the session to this image")
     return parser
 
 
@@ -221,11 +227,38 @@ async def _end_with_strap(recording: asyncio.Future[RecordSummary], finished: as
 
 
 def _demo(args: argparse.Namespace, out: TextIO, summary: RecordSummary) -> int:
+    from biofeedback.errors import EmulatorError
+
     args.device = None
     args.minutes = None
     args.emulate = args.rr_file
-    code = asyncio.run(_record(args, out, summary))
-    return code
+    try:
+        asyncio.run(_record(args, out, summary))
+    except EmulatorError as exc:
+        from biofeedback.session import record
+        from biofeedback.sources.replay import ReplaySource
+
+        print(f"note: {exc}. Replaying {args.rr_file} without the Bluetooth stack instead.", file=out)
+        with BeatCsvWriter(args.out) as writer:
+            asyncio.run(record(ReplaySource(read_rr_file(args.rr_file)), writer.write, summary=summary))
+        _print_summary(summary, args.out, out)
+    print("", file=out)
+    return _show(args.out, args.plot, out)
+
+
+def _show(path: Path, plot: Path | None, out: TextIO) -> int:
+    from biofeedback.analysis import format_summary, summarise
+
+    summary = summarise(read_rr_file(path))
+    print(f"HRV of {path} (after artefact correction):", file=out)
+    for line in format_summary(summary):
+        print("  " + line, file=out)
+    if plot is not None:
+        from biofeedback.plots import save_figure, session_figure
+
+        save_figure(session_figure(summary), plot)
+        print(f"Plot written to {plot}", file=out)
+    return 0
 
 
 # ---------------------------------------------------------------------------- main
@@ -264,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_record(args, out, summary))
         if args.command == "demo":
             return _demo(args, out, summary)
+        if args.command == "show":
+            return _show(args.file, args.plot, out)
     except BiofeedbackError as exc:
         print(f"biofeedback: error: {exc}", file=sys.stderr)
         return exc.exit_code

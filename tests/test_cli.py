@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -120,3 +121,53 @@ def test_ctrl_c_ends_a_recording_cleanly_and_keeps_every_beat(tmp_path: Path) ->
     assert f"Recorded {len(rows)} beats" in stdout
     rr = quantised(read_rr_file(SAMPLE))
     np.testing.assert_array_equal([float(r["rr_ms"]) for r in rows], rr[: len(rows)])
+
+
+def test_show_prints_the_hrv_of_a_file_and_draws_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from biofeedback import hrv
+
+    png = tmp_path / "s.png"
+    assert main(["show", str(SAMPLE), "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    nn = hrv.correct_artifacts(read_rr_file(SAMPLE))
+    td = hrv.time_domain(nn)
+    rmssd = re.search(r"RMSSD +([\d.]+) ms", text)
+    hr = re.search(r"Heart rate +([\d.]+) beats/min", text)
+    assert rmssd and float(rmssd[1]) == round(td["rmssd_ms"], 1) == 36.9
+    assert hr and float(hr[1]) == round(td["mean_hr_bpm"], 1) == 62.3
+    assert "2 interval(s) corrected as artefacts (0.3%)" in text
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert stat.S_IMODE(png.stat().st_mode) == 0o600
+
+
+def test_show_a_broken_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("800\n810\nnot-a-number\n")
+    assert main(["show", str(bad)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: {bad}:3: 'not-a-number' is not a number; expected one RR interval in ms per line"
+    )
+
+
+def test_demo_records_through_the_emulated_strap_then_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_path, png = tmp_path / "d.csv", tmp_path / "d.png"
+    assert main(["demo", "--speed", "200", "--out", str(csv_path), "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "Recorded 620 beats" in text and "battery 87%" in text
+    rate = re.search(r"Breathing rate +([\d.]+) breaths/min", text)
+    assert rate and float(rate[1]) == 3.9  # the sample is slow breathing at about 4 breaths/min
+    assert len(read_csv(csv_path)) == 620 and png.exists()
+
+
+def test_demo_without_dbus_daemon_replays_the_file_instead(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dbus-daemon to be found
+    csv_path = tmp_path / "d.csv"
+    assert main(["demo", "--out", str(csv_path), "--plot", str(tmp_path / "d.png")]) == 0
+    text = capsys.readouterr().out
+    assert "dbus-daemon is not installed" in text and "Recorded 620 beats" in text
+    rr = read_rr_file(SAMPLE)
+    np.testing.assert_array_equal([float(r["rr_ms"]) for r in read_csv(csv_path)], rr)

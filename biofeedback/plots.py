@@ -1,0 +1,75 @@
+"""Session figures (matplotlib, drawn off-screen with the Agg backend).
+
+Plotting lives here, apart from the metrics: the figure functions take a finished
+:class:`~biofeedback.analysis.SessionSummary` and draw it; they compute nothing new
+except the spectrum they show.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from biofeedback import hrv  # noqa: E402
+from biofeedback.analysis import SessionSummary  # noqa: E402
+from biofeedback.errors import InvalidInputError  # noqa: E402
+from biofeedback.formats import PRIVATE_MODE  # noqa: E402
+
+__all__ = ["session_figure", "save_figure"]
+
+_BANDS = (("VLF", 0.0033, 0.04, "#dddddd"), ("LF", 0.04, 0.15, "#c6dbef"), ("HF", 0.15, 0.4, "#fdd0a2"))
+
+
+def session_figure(s: SessionSummary, title: str = "") -> Figure:
+    """Heart rate over the session, per-breath RSA amplitude, and the HRV spectrum."""
+    fig, (ax_hr, ax_rsa, ax_psd) = plt.subplots(3, 1, figsize=(10, 9), layout="constrained")
+    minutes = s.t_s / 60.0
+    ax_hr.plot(minutes, 60000.0 / s.nn_ms, lw=0.9, color="#c0392b")
+    ax_hr.set(xlabel="time (min)", ylabel="heart rate (beats/min)",
+              title=title or f"{s.quality.n_intervals} beats, mean HR {s.time['mean_hr_bpm']:.1f} beats/min, "
+              f"RMSSD {s.time['rmssd_ms']:.1f} ms")
+    ax_hr.grid(alpha=0.3)
+
+    if s.rsa is not None and s.rsa.amplitude_bpm.size:
+        mid_min = (s.rsa.start_s + s.rsa.end_s) / 120.0
+        width_min = (s.rsa.end_s - s.rsa.start_s) / 60.0 * 0.85
+        ax_rsa.bar(mid_min, s.rsa.amplitude_bpm, width=width_min, color="#2e86c1")
+        ax_rsa.set_title(f"RSA amplitude per breath (median {np.nanmedian(s.rsa.amplitude_bpm):.1f} beats/min)")
+    else:
+        ax_rsa.text(0.5, 0.5, "too short for per-breath RSA", ha="center", va="center", transform=ax_rsa.transAxes)
+    ax_rsa.set(xlabel="time (min)", ylabel="peak-to-trough HR (beats/min)")
+    ax_rsa.set_xlim(ax_hr.get_xlim())
+    ax_rsa.grid(alpha=0.3)
+
+    try:
+        f_hz, psd = hrv.power_spectrum(s.nn_ms, max_hz=0.5)
+    except InvalidInputError:
+        f_hz, psd = np.zeros(0), np.zeros(0)
+    for name, lo, hi, color in _BANDS:
+        ax_psd.axvspan(lo, hi, color=color, alpha=0.6, lw=0, label=name)
+    ax_psd.plot(f_hz, psd, color="black", lw=1.0)
+    if s.breathing_rate_per_min is not None:
+        ax_psd.axvline(s.breathing_rate_per_min / 60.0, color="#2e86c1", ls="--",
+                       label=f"breathing {s.breathing_rate_per_min:.1f}/min")
+    ax_psd.set(xlabel="frequency (Hz)", ylabel="PSD (ms²/Hz)", xlim=(0, 0.5), title="HRV spectrum (Welch)")
+    ax_psd.legend(loc="upper right")
+    ax_psd.grid(alpha=0.3)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
+    """Save ``fig`` (PNG, PDF or SVG by the suffix), readable by its owner only, and close it."""
+    p = Path(path)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+    os.fchmod(fd, PRIVATE_MODE)
+    with os.fdopen(fd, "wb") as f:
+        fig.savefig(f, format=p.suffix.lstrip(".") or "png", dpi=110)
+    plt.close(fig)
+    return p
