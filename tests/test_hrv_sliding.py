@@ -314,7 +314,7 @@ def test_coherence_equals_batch_once_64_s_of_beats() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", [math.nan, math.inf, -math.inf, -800.0, 0.0, "abc", None]
+    "bad", [math.nan, math.inf, -math.inf, -800.0, 0.0, "abc", None, 1e-9, 1e300]
 )
 def test_bad_rr_raises_a_clear_error(bad: object) -> None:
     s = SlidingHRV()
@@ -328,6 +328,8 @@ def test_bad_chunk_feeds_nothing() -> None:
     s = SlidingHRV()
     with pytest.raises(InvalidInputError, match="NaN"):
         s.extend([800.0, math.nan, 900.0])
+    with pytest.raises(InvalidInputError, match="outside"):
+        s.extend([800.0, 2e8, 900.0])
     assert s.n_beats == 0
 
 

@@ -101,9 +101,21 @@ from biofeedback.hrv._spectral import (
 from biofeedback.hrv.coherence import COHERENCE_WINDOW_S, coherence
 from biofeedback.hrv.frequency import HF_HZ, LF_HZ, MIN_DURATION_S, VLF_HZ
 
-__all__ = ["SPECTRAL_KEYS", "SPLINE_DEPTH", "TIME_KEYS", "SlidingHRV", "SlidingMetrics"]
+__all__ = [
+    "MAX_RR_MS",
+    "MIN_RR_MS",
+    "SPECTRAL_KEYS",
+    "SPLINE_DEPTH",
+    "TIME_KEYS",
+    "SlidingHRV",
+    "SlidingMetrics",
+]
 
 SCALE_BITS: Final[int] = 64  # intervals are held as integers of 2**-64 ms
+MIN_RR_MS: Final[float] = (
+    1e-3  # shortest interval accepted (exact as 2**-64 ms units), ms
+)
+MAX_RR_MS: Final[float] = 1e8  # longest (its rate 60000 / rr stays exact too), ms
 _UNITS_PER_S: Final[int] = 1000 << SCALE_BITS  # integer clock units per second
 _NN50_MS: Final[float] = 50.0  # NN50 threshold, ms
 SPLINE_DEPTH: Final[int] = (
@@ -646,9 +658,13 @@ class SlidingHRV:
         Raises
         ------
         InvalidInputError
-            If any interval is NaN, infinite, zero or negative (nothing is fed then).
+            If any interval is NaN, infinite, zero or negative, or outside
+            [:data:`MIN_RR_MS`, :data:`MAX_RR_MS`] (nothing is fed then).
         """
         rr = rr_array(rr_ms, name="rr_ms", what="SlidingHRV.extend")
+        lo, hi = float(np.min(rr)), float(np.max(rr))
+        if lo < MIN_RR_MS or hi > MAX_RR_MS:
+            raise _out_of_range(lo if lo < MIN_RR_MS else hi)
         for v in rr.tolist():
             self._push(v)
         return self.metrics()
@@ -659,7 +675,8 @@ class SlidingHRV:
         Raises
         ------
         InvalidInputError
-            If ``rr_ms`` is not a finite positive number.
+            If ``rr_ms`` is not a finite positive number, or is outside
+            [:data:`MIN_RR_MS`, :data:`MAX_RR_MS`].
         """
         try:
             rr = float(rr_ms)
@@ -671,6 +688,8 @@ class SlidingHRV:
             raise InvalidInputError(
                 f"rr_ms must be a finite positive RR interval in ms, got {rr_ms!r}: drop or correct the beat"
             )
+        if not MIN_RR_MS <= rr <= MAX_RR_MS:
+            raise _out_of_range(rr)
         self._push(rr)
         return self.metrics()
 
@@ -863,3 +882,10 @@ def _ceil_units(seconds: float) -> int:
     """``ceil(seconds)`` in integer clock units (2⁻⁶⁴ ms), exactly."""
     p, q = seconds.as_integer_ratio()
     return -((-p * _UNITS_PER_S) // q)
+
+
+def _out_of_range(rr: float) -> InvalidInputError:
+    return InvalidInputError(
+        f"rr_ms={rr!r} is outside the {MIN_RR_MS:g}–{MAX_RR_MS:g} ms that SlidingHRV accepts: "
+        "it is not an RR interval in ms (check the unit), drop or correct it"
+    )
