@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from biofeedback import __version__
-from biofeedback.beats import Beat
+from biofeedback.beats import MAX_LAG_S, Beat, BeatClock
 from biofeedback.errors import BiofeedbackError
 from biofeedback.formats import BeatCsvWriter, read_rr_file
 from biofeedback.session import RecordSummary
@@ -185,9 +185,12 @@ async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary)
                 source = BleSource(args.device, clock=strap.clock)
                 print(f"Emulated strap '{strap.name}' plays {args.emulate} ({len(rr_ms)} beats) "
                       f"at {args.speed:g}x real time", file=out)
+                # arrival jitter on the strap's clock grows with the speed: keep the lag
+                # that counts as lost notifications at MAX_LAG_S of real time
+                clock = BeatClock(max_lag_s=MAX_LAG_S * max(1.0, args.speed))
                 recording = asyncio.ensure_future(
                     record(source, on_beat, duration_s=duration_s or recording_length_s(strap),
-                           on_event=status.event, summary=summary))
+                           on_event=status.event, summary=summary, clock=clock))
                 await _end_with_strap(recording, strap.finished)
         else:
             source = BleSource(args.device)
