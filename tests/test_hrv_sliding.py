@@ -27,9 +27,7 @@ RECORDINGS = {
     "polar_slow": ("polarh10_slow_breathing.txt", None),  # 620 beats, 10 min
     "rrhealthy_1h": ("rrhealthy_000.txt", 4038),  # the first hour (4,038 beats)
 }
-SPECTRAL_EVERY = (
-    2  # the batch spectrum is computed on every 2nd window (keeps this file fast)
-)
+SPECTRAL_EVERY = 2  # the batch spectrum is computed on every 2nd window (keeps this file fast)
 TD_RTOL = 1e-9
 
 
@@ -97,12 +95,8 @@ def walk(name: str, window_s: float = 60.0) -> dict[str, Any]:
             out["lf"].append(rel_err(lf, fb["lf_ms2"]))
         # memory: the window's beats exactly, the coherence history (64 s + 5 beats), a few
         # spline rows, a fixed sample buffer
-        out["max_beats_over"] = max(
-            out["max_beats_over"], len(s._beats) - (i + 1 - start)
-        )
-        coh_count = sum(
-            1 for t in t_exact[max(0, i - 400) : i + 1] if t_exact[i] - t <= 64_000
-        )
+        out["max_beats_over"] = max(out["max_beats_over"], len(s._beats) - (i + 1 - start))
+        coh_count = sum(1 for t in t_exact[max(0, i - 400) : i + 1] if t_exact[i] - t <= 64_000)
         out["max_hist_over"] = max(out["max_hist_over"], len(s._hist_t) - coh_count)
         out["max_spline_rows"] = max(out["max_spline_rows"], len(s._kx), len(s._kbeta))
         out["buf_sizes"].add(s._buf.size)
@@ -148,9 +142,7 @@ def test_lf_hf_within_tolerance_of_batch_welch(name: str) -> None:
 def test_memory_stays_bounded_by_the_window_over_an_hour() -> None:
     r = walk("nsrdb_60min")
     assert r["max_beats_over"] == 0  # the beat deque is exactly the window
-    assert (
-        r["max_hist_over"] <= 5
-    )  # the coherence window's beats + its 4-beat spline margin + 1
+    assert r["max_hist_over"] <= 5  # the coherence window's beats + its 4-beat spline margin + 1
     assert r["max_spline_rows"] <= 64 + 8  # trimmed spline rows
     assert r["buf_sizes"] == {2 * (math.floor(60.0 * 4.0) + 2) + 64}  # never grows
 
@@ -162,11 +154,7 @@ def test_window_boundary_is_exclusive_at_exactly_window_s() -> None:
     # beats end at 1..5 s; T - window_s = 2 s: the beat ending at 2 s is out
     assert s.window_rr_ms().tolist() == [1000.0, 1000.0, 1000.0]
     assert s.n_beats == 3
-    assert (
-        m["mean_rr_ms"] == 1000.0
-        and m["rmssd_ms"] == 0.0
-        and m["ln_rmssd"] == -math.inf
-    )
+    assert m["mean_rr_ms"] == 1000.0 and m["rmssd_ms"] == 0.0 and m["ln_rmssd"] == -math.inf
     assert s.t_s == 5.0
 
 
@@ -272,6 +260,9 @@ def test_gap_restarts_the_window() -> None:
     assert_same(dict(m), dict(f))
     s.reset()
     assert s.n_beats == 0 and s.n_gaps == 1 and s.window_rr_ms().size == 0
+    s.update(800.0)
+    s.update(900.0, after_gap=True)  # a beat flagged AFTER_GAP restarts the window
+    assert s.window_rr_ms().tolist() == [900.0] and s.n_gaps == 2
 
 
 def test_long_window_uses_welch_segments_like_the_batch() -> None:
@@ -313,9 +304,7 @@ def test_coherence_equals_batch_once_64_s_of_beats() -> None:
     assert seen > 70
 
 
-@pytest.mark.parametrize(
-    "bad", [math.nan, math.inf, -math.inf, -800.0, 0.0, "abc", None, 1e-9, 1e300]
-)
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, -800.0, 0.0, "abc", None, 1e-9, 1e300])
 def test_bad_rr_raises_a_clear_error(bad: object) -> None:
     s = SlidingHRV()
     s.update(800.0)

@@ -112,21 +112,13 @@ __all__ = [
 ]
 
 SCALE_BITS: Final[int] = 64  # intervals are held as integers of 2**-64 ms
-MIN_RR_MS: Final[float] = (
-    1e-3  # shortest interval accepted (exact as 2**-64 ms units), ms
-)
+MIN_RR_MS: Final[float] = 1e-3  # shortest interval accepted (exact as 2**-64 ms units), ms
 MAX_RR_MS: Final[float] = 1e8  # longest (its rate 60000 / rr stays exact too), ms
 _UNITS_PER_S: Final[int] = 1000 << SCALE_BITS  # integer clock units per second
 _NN50_MS: Final[float] = 50.0  # NN50 threshold, ms
-SPLINE_DEPTH: Final[int] = (
-    3  # knots of back substitution before a spline segment is final
-)
-_COH_KEEP: Final[int] = (
-    5  # beats kept before the coherence window (its 4-beat spline margin + 1)
-)
-_EIG_RTOL: Final[float] = (
-    1e-12  # eigenvalues of a band's quadratic form kept above this × max
-)
+SPLINE_DEPTH: Final[int] = 3  # knots of back substitution before a spline segment is final
+_COH_KEEP: Final[int] = 5  # beats kept before the coherence window (its 4-beat spline margin + 1)
+_EIG_RTOL: Final[float] = 1e-12  # eigenvalues of a band's quadratic form kept above this × max
 
 TIME_KEYS: Final[tuple[str, ...]] = (
     "mean_rr_ms",
@@ -150,9 +142,7 @@ _SpecParams = tuple[float, int, int, _Bands]  # fs_hz, nperseg, nfft, bands
 
 # --------------------------------------------------------------------------- band factors
 
-_Factor = tuple[
-    FloatArray, FloatArray, FloatArray, FloatArray
-]  # VLF, LF, HF, junction rows
+_Factor = tuple[FloatArray, FloatArray, FloatArray, FloatArray]  # VLF, LF, HF, junction rows
 _N_GROUPS: Final[int] = 4
 
 
@@ -165,9 +155,7 @@ def _band_factor(n: int, fs_hz: float, nfft: int, bands: _Bands) -> _Factor:
     trapezoid terms that the one-piece total adds across the junctions of adjacent bands.
     """
     k = np.arange(n, dtype=np.float64)
-    win = 0.5 - 0.5 * np.cos(
-        2.0 * np.pi * k / n
-    )  # scipy's periodic Hann, as welch uses
+    win = 0.5 - 0.5 * np.cos(2.0 * np.pi * k / n)  # scipy's periodic Hann, as welch uses
     scale = 2.0 / (fs_hz * float(np.sum(win * win)))  # one-sided density; no DC/Nyquist
     df = fs_hz / nfft
     freq = np.arange(nfft // 2 + 1, dtype=np.float64) * df
@@ -208,9 +196,7 @@ def _band_factor(n: int, fs_hz: float, nfft: int, bands: _Bands) -> _Factor:
     )
 
 
-_FACTOR_AFTER: Final[int] = (
-    3  # a window length seen this often gets a factor (else FFT)
-)
+_FACTOR_AFTER: Final[int] = 3  # a window length seen this often gets a factor (else FFT)
 _seen_n: dict[tuple[int, float, int, _Bands], int] = {}
 
 
@@ -226,9 +212,7 @@ def _segment_factor(n: int, fs_hz: float, nfft: int, bands: _Bands) -> _Factor |
     return _band_factor(n, fs_hz, nfft, bands)
 
 
-def _fft_band_powers(
-    x: FloatArray, fs_hz: float, nfft: int, bands: _Bands
-) -> list[float]:
+def _fft_band_powers(x: FloatArray, fs_hz: float, nfft: int, bands: _Bands) -> list[float]:
     """VLF, LF, HF and junction power by the batch computation itself (one Hann segment)."""
     n = x.size
     win = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
@@ -286,9 +270,7 @@ def _tail_samples(
     return out
 
 
-_TdState = tuple[
-    int, int, int, int, int, int
-]  # n, Σrr, Σrr², Σhr, Σ(Δrr)², NN50 (integers)
+_TdState = tuple[int, int, int, int, int, int]  # n, Σrr, Σrr², Σhr, Σ(Δrr)², NN50 (integers)
 
 
 class SlidingMetrics(Mapping[str, float | None]):
@@ -330,11 +312,7 @@ class SlidingMetrics(Mapping[str, float | None]):
         return iter(self._KEYS)
 
     def __repr__(self) -> str:
-        return (
-            "SlidingMetrics({"
-            + ", ".join(f"{k!r}: {self[k]!r}" for k in self._KEYS)
-            + "})"
-        )
+        return "SlidingMetrics({" + ", ".join(f"{k!r}: {self[k]!r}" for k in self._KEYS) + "})"
 
     def __getitem__(self, key: str) -> float | None:
         which = _KEY_INDEX[key]  # KeyError for unknown keys, as a mapping should
@@ -346,11 +324,7 @@ class SlidingMetrics(Mapping[str, float | None]):
             return self._power(which - 6)
         if which == 9:
             parts = [self._power(g) for g in range(_N_GROUPS)]
-            return (
-                None
-                if parts[0] is None
-                else math.fsum(p for p in parts if p is not None)
-            )
+            return None if parts[0] is None else math.fsum(p for p in parts if p is not None)
         if which == 10:
             lf, hf = self._power(1), self._power(2)
             if lf is None or hf is None:
@@ -379,11 +353,7 @@ class SlidingMetrics(Mapping[str, float | None]):
         x = self._x
         if x is None:
             eng = self._engine
-            if (
-                eng is None
-                or eng._version != self._version
-                or not eng._spectral_ready()
-            ):
+            if eng is None or eng._version != self._version or not eng._spectral_ready():
                 return None
             x = self._x = eng._window_samples()
         return x
@@ -442,9 +412,7 @@ class SlidingMetrics(Mapping[str, float | None]):
         self._engine = None
 
 
-_KEY_INDEX: Final[dict[str, int]] = {
-    k: i for i, k in enumerate((*TIME_KEYS, *SPECTRAL_KEYS, "coherence"))
-}
+_KEY_INDEX: Final[dict[str, int]] = {k: i for i, k in enumerate((*TIME_KEYS, *SPECTRAL_KEYS, "coherence"))}
 
 
 def _coherence_value(rr: tuple[float, ...]) -> float | None:
@@ -564,9 +532,7 @@ class SlidingHRV:
             self._nfft,
             self._bands,
         )
-        self._coh_units = _ceil_units(
-            COHERENCE_WINDOW_S
-        )  # the coherence window, clock units
+        self._coh_units = _ceil_units(COHERENCE_WINDOW_S)  # the coherence window, clock units
         self._nmax = math.floor(self._window_s * self._fs) + 2
         self._buf: FloatArray = np.zeros(2 * self._nmax + 64, dtype=np.float64)
         self._version = 0
@@ -603,9 +569,7 @@ class SlidingHRV:
 
     def window_rr_ms(self) -> FloatArray:
         """The window's RR intervals, ms, oldest first (for the batch twin)."""
-        return np.fromiter(
-            (b[3] for b in self._beats), dtype=np.float64, count=len(self._beats)
-        )
+        return np.fromiter((b[3] for b in self._beats), dtype=np.float64, count=len(self._beats))
 
     def reset(self) -> None:
         """Forget every beat: the window, the beat clock and the spline start again."""
@@ -669,8 +633,11 @@ class SlidingHRV:
             self._push(v)
         return self.metrics()
 
-    def update(self, rr_ms: float) -> SlidingMetrics:
+    def update(self, rr_ms: float, *, after_gap: bool = False) -> SlidingMetrics:
         """Add one RR interval (ms) and return the window's metrics.
+
+        ``after_gap=True`` (a beat flagged ``BeatFlags.AFTER_GAP``) calls :meth:`gap`
+        first, so the window restarts with this beat.
 
         Raises
         ------
@@ -681,15 +648,15 @@ class SlidingHRV:
         try:
             rr = float(rr_ms)
         except (TypeError, ValueError):
-            raise InvalidInputError(
-                f"rr_ms must be a number (an RR interval in ms), got {rr_ms!r}"
-            ) from None
+            raise InvalidInputError(f"rr_ms must be a number (an RR interval in ms), got {rr_ms!r}") from None
         if not 0.0 < rr < math.inf:
             raise InvalidInputError(
                 f"rr_ms must be a finite positive RR interval in ms, got {rr_ms!r}: drop or correct the beat"
             )
         if not MIN_RR_MS <= rr <= MAX_RR_MS:
             raise _out_of_range(rr)
+        if after_gap:
+            self.gap()
         self._push(rr)
         return self.metrics()
 
@@ -786,14 +753,10 @@ class SlidingHRV:
         if j_f >= 0:
             p = j_f - self._k0
             x_next = kx[p + 1]
-            m_end = math.ceil(
-                (x_next - self._x0) * fs - 1e-9
-            )  # first sample of the next segment
+            m_end = math.ceil((x_next - self._x0) * fs - 1e-9)  # first sample of the next segment
             m_lo = max(self._m_final, self._m_a)
             if m_end > m_lo:
-                vals = _tail_samples(
-                    self._x0, fs, m_lo, m_end - 1, kx[p : p + 2], kv[p : p + 2], ms[0:2]
-                )
+                vals = _tail_samples(self._x0, fs, m_lo, m_end - 1, kx[p : p + 2], kv[p : p + 2], ms[0:2])
                 self._write(m_lo, vals)
             self._m_final = max(self._m_final, m_end)
             # knots below j_f are no longer needed: trim the lists now and then
@@ -857,9 +820,7 @@ class SlidingHRV:
         p = j0 - self._k0
         xs = self._kx[p:]
         vs = self._kv[p:]
-        return m_lo, _tail_samples(
-            self._x0, self._fs, m_lo, self._m_b, xs, vs, self._tail_m
-        )
+        return m_lo, _tail_samples(self._x0, self._fs, m_lo, self._m_b, xs, vs, self._tail_m)
 
     def _window_samples(self) -> FloatArray:
         if not self._spectral_ready():
