@@ -21,7 +21,7 @@ from biofeedback.artifacts import Quality, correct_artifacts_with_report
 from biofeedback.beats import Gap
 from biofeedback.errors import InvalidInputError
 
-__all__ = ["SessionSummary", "summarise", "format_summary"]
+__all__ = ["SessionSummary", "format_summary", "summarise"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,14 +103,18 @@ def summarise(rr_ms: npt.ArrayLike, gaps: Iterable[Gap] = ()) -> SessionSummary:
 def format_summary(s: SessionSummary) -> list[str]:
     """The summary as lines of text for a terminal."""
     q, t = s.quality, s.time
-    minutes, seconds = divmod(int(round(float(s.t_s[-1]))), 60)
+    minutes, seconds = divmod(round(float(s.t_s[-1])), 60)
     lines = [
-        f"Session: {q.n_intervals} beats over {minutes}:{seconds:02d} (mm:ss); "
-        f"{q.n_corrected} interval(s) corrected as artefacts ({100 * q.share_corrected:.1f}%), "
-        f"{q.n_gaps} gap(s) ({q.gap_s:.1f} s)",
+        (
+            f"Session: {q.n_intervals} beats over {minutes}:{seconds:02d} (mm:ss); "
+            f"{q.n_corrected} interval(s) corrected as artefacts ({100 * q.share_corrected:.1f}%), "
+            f"{q.n_gaps} gap(s) ({q.gap_s:.1f} s)"
+        ),
         f"Heart rate      {t['mean_hr_bpm']:6.1f} beats/min   (mean RR {t['mean_rr_ms']:.0f} ms)",
-        f"RMSSD           {t['rmssd_ms']:6.1f} ms          (ln RMSSD {t['ln_rmssd']:.2f}; SDNN {t['sdnn_ms']:.1f} ms; "
-        f"pNN50 {t['pnn50_pct']:.1f}%)",
+        (
+            f"RMSSD           {t['rmssd_ms']:6.1f} ms          (ln RMSSD {t['ln_rmssd']:.2f}; "
+            f"SDNN {t['sdnn_ms']:.1f} ms; pNN50 {t['pnn50_pct']:.1f}%)"
+        ),
     ]
     if s.rsa is not None and np.any(np.isfinite(s.rsa.amplitude_bpm)):
         amp = s.rsa.amplitude_bpm[np.isfinite(s.rsa.amplitude_bpm)]

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from biofeedback._validate import rr_array
 from biofeedback.hrm import SensorContact
 
-__all__ = ["MAX_LAG_S", "Measurement", "BeatFlags", "Beat", "Gap", "BeatClock", "beat_times_s"]
+__all__ = ["MAX_LAG_S", "Beat", "BeatClock", "BeatFlags", "Gap", "Measurement", "beat_times_s"]
 
 MAX_LAG_S: Final[float] = 2.5  # chain behind arrival clock by more than this: re-anchor, s
 

@@ -245,7 +245,7 @@ def _demo(args: argparse.Namespace, out: TextIO, summary: RecordSummary) -> int:
         with BeatCsvWriter(args.out) as writer:
             asyncio.run(record(ReplaySource(read_rr_file(args.rr_file)), writer.write, summary=summary))
         _print_summary(summary, args.out, out)
-    print("", file=out)
+    print(file=out)
     return _show(args.out, args.plot, out)
 
 
@@ -306,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"biofeedback: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("", file=out)
+        print(file=out)
         if args.command == "record":
             _print_summary(summary, args.out, out)
         return 0

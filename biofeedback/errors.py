@@ -10,15 +10,15 @@ from __future__ import annotations
 
 __all__ = [
     "BiofeedbackError",
-    "InvalidInputError",
-    "MalformedFrameError",
-    "FileFormatError",
     "BluetoothError",
     "BluetoothUnavailableError",
-    "StrapNotFoundError",
-    "StrapChoiceError",
     "ConnectError",
     "EmulatorError",
+    "FileFormatError",
+    "InvalidInputError",
+    "MalformedFrameError",
+    "StrapChoiceError",
+    "StrapNotFoundError",
 ]
 
 

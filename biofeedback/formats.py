@@ -15,12 +15,11 @@ Write
 from __future__ import annotations
 
 import csv
-import io
 import logging
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Final
+from typing import IO, Final, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +27,7 @@ import numpy.typing as npt
 from biofeedback.beats import Beat, BeatFlags
 from biofeedback.errors import FileFormatError
 
-__all__ = ["read_rr_file", "BeatCsvWriter", "open_private", "flags_to_text"]
+__all__ = ["BeatCsvWriter", "flags_to_text", "open_private", "read_rr_file"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def open_private(path: str | os.PathLike[str], mode: str = "w") -> IO[str]:
     except OSError as exc:
         raise FileFormatError(f"cannot write {os.fspath(path)}: {exc.strerror}; choose another path") from None
     os.fchmod(fd, PRIVATE_MODE)
-    return io.open(fd, mode, encoding="utf-8", newline="")
+    return open(fd, mode, encoding="utf-8", newline="")
 
 
 def flags_to_text(flags: BeatFlags) -> str:
@@ -161,7 +160,7 @@ class BeatCsvWriter:
         """Close the file (every row is already flushed)."""
         self._file.close()
 
-    def __enter__(self) -> BeatCsvWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -27,13 +27,13 @@ from typing import Final
 from biofeedback.errors import MalformedFrameError
 
 __all__ = [
-    "HEART_RATE_SERVICE_UUID",
-    "HEART_RATE_MEASUREMENT_UUID",
-    "BATTERY_SERVICE_UUID",
     "BATTERY_LEVEL_UUID",
+    "BATTERY_SERVICE_UUID",
+    "HEART_RATE_MEASUREMENT_UUID",
+    "HEART_RATE_SERVICE_UUID",
     "HRMFlags",
-    "SensorContact",
     "HeartRateMeasurement",
+    "SensorContact",
     "rr_ms_to_raw",
 ]
 
@@ -66,7 +66,7 @@ class SensorContact(enum.Enum):
 
 def rr_ms_to_raw(rr_ms: float) -> int:
     """Convert an RR interval in ms back to the strap's 1/1024 s units (nearest)."""
-    return int(round(rr_ms / _MS_PER_RR_UNIT))
+    return round(rr_ms / _MS_PER_RR_UNIT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,16 +13,16 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
-from biofeedback import hrv  # noqa: E402
-from biofeedback.analysis import SessionSummary  # noqa: E402
-from biofeedback.errors import InvalidInputError  # noqa: E402
-from biofeedback.formats import PRIVATE_MODE  # noqa: E402
+from biofeedback import hrv
+from biofeedback.analysis import SessionSummary
+from biofeedback.errors import InvalidInputError
+from biofeedback.formats import PRIVATE_MODE
 
-__all__ = ["session_figure", "save_figure"]
+__all__ = ["save_figure", "session_figure"]
 
 _BANDS = (("VLF", 0.0033, 0.04, "#dddddd"), ("LF", 0.04, 0.15, "#c6dbef"), ("HF", 0.15, 0.4, "#fdd0a2"))
 

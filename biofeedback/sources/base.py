@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from biofeedback.beats import Measurement
 
-__all__ = ["Measurement", "LinkLost", "LinkRestored", "SourceEvent", "HeartRateSource"]
+__all__ = ["HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent"]
 
 
 @dataclass(frozen=True, slots=True)
