@@ -47,7 +47,10 @@ What differs from the batch: the batch fits a fresh spline to the window alone, 
 not-a-knot end at the window's first beat, and samples from that beat; the stream's spline
 runs on through earlier beats and its grid is anchored at the first beat after a reset
 (so the window's samples may sit up to ``1 / fs_hz`` later and number one more or fewer).
-Both differences sit under the Hann window's tapered edges. On the real recordings
+Both differences sit under the Hann window's tapered edges. One consequence: an interval
+many times the usual length just before the window (a pause or a run of missed beats that
+was not reported with :meth:`SlidingHRV.gap`) still bends the stream's spline inside the
+window's first beats; correct artefacts and report gaps before feeding beats. On the real recordings
 (tests/test_hrv_sliding.py) LF and HF agree with :func:`frequency_domain` of the same
 windows to a median relative error of about 0.2% (90th percentile under 1%; the contract
 is 5% and 15%).
