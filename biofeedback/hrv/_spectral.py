@@ -22,7 +22,8 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 from scipy.interpolate import CubicSpline  # type: ignore[import-untyped]
-from scipy.signal import lombscargle, welch  # type: ignore[import-untyped]
+from scipy.signal import detrend as signal_detrend  # type: ignore[import-untyped]
+from scipy.signal import get_window, lombscargle
 
 from biofeedback.errors import InvalidInputError
 
@@ -48,6 +49,7 @@ FloatArray = npt.NDArray[np.float64]
 DEFAULT_FS_HZ: Final[float] = 4.0  # resampling rate of the tachogram, Hz
 WELCH_NPERSEG: Final[int] = 256  # Welch segment, samples (64 s at 4 Hz)
 WELCH_NFFT: Final[int] = 4096  # FFT length, samples (bin width 1/1024 Hz at 4 Hz)
+WELCH_CHUNK_SEGMENTS: Final[int] = 256  # segments transformed at once (bounds memory)
 
 
 def check_positive(value: float, name: str) -> float:
@@ -128,6 +130,8 @@ def welch_psd(
     Hann window of ``nperseg`` samples (or of the whole series when it is shorter), 50%
     overlap, each segment's mean (or, with ``detrend="linear"``, its straight-line fit)
     removed, zero-padded to ``max(nfft, nperseg)`` points, ``scaling="density"`` (Welch 1967).
+    The result is :func:`scipy.signal.welch`'s with those settings (to 1e-12), computed a
+    chunk of segments at a time so that a day of beats needs a few MB, not hundreds.
 
     Parameters
     ----------
@@ -150,17 +154,19 @@ def welch_psd(
         Density, (unit of x)²/Hz (ms²/Hz for RR in ms).
     """
     seg = min(int(nperseg), x.size)
-    f, p = welch(
-        x,
-        fs=fs_hz,
-        window="hann",
-        nperseg=seg,
-        noverlap=seg // 2,
-        nfft=max(int(nfft), seg),
-        detrend=detrend,
-        scaling="density",
-    )
-    return np.asarray(f, dtype=np.float64), np.asarray(p, dtype=np.float64)
+    n_fft = max(int(nfft), seg)
+    window = get_window("hann", seg)  # periodic Hann, as scipy.signal.welch uses
+    segments = np.lib.stride_tricks.sliding_window_view(x, seg)[:: seg - seg // 2]
+    power = np.zeros(n_fft // 2 + 1)
+    # a few hundred segments at a time: a day of beats needs no more than ~10 MB here
+    for start in range(0, segments.shape[0], WELCH_CHUNK_SEGMENTS):
+        chunk = signal_detrend(segments[start : start + WELCH_CHUNK_SEGMENTS], type=detrend, axis=-1) * window
+        spectrum = np.fft.rfft(chunk, n_fft, axis=-1)
+        power += np.sum(spectrum.real**2 + spectrum.imag**2, axis=0)
+    psd: FloatArray = power / (fs_hz * float(np.sum(window * window)) * segments.shape[0])
+    psd[1 : None if n_fft % 2 else -1] *= 2.0  # one-sided: fold the negative frequencies
+    freq_hz: FloatArray = np.fft.rfftfreq(n_fft, 1.0 / fs_hz).astype(np.float64)
+    return freq_hz, psd
 
 
 def lomb_psd(t_s: FloatArray, y: FloatArray, freq_hz: FloatArray) -> FloatArray:
