@@ -1,0 +1,110 @@
+"""`biofeedback scan` and `record` as with a real strap: the emulated BlueZ runs in its own
+thread (as bluetoothd runs in its own process) while the command runs in the test's."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biofeedback.cli import main
+from biofeedback.emulator import EmulatedBlueZ, EmulatedStrap, PrivateBus, frames_from_rr
+from biofeedback.formats import read_rr_file
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "polarh10_slow_breathing.txt"
+
+
+@pytest.fixture(autouse=True)
+def _not_the_first_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "config" / "biofeedback").mkdir(parents=True)
+    (tmp_path / "config" / "biofeedback" / "first-run-notice-shown").touch()
+
+
+@contextlib.contextmanager
+def bluez_in_thread(*straps: EmulatedStrap) -> Iterator[None]:
+    """A private bus with an emulated BlueZ serving ``straps`` from another thread."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    stop = asyncio.Event()
+    failure: list[BaseException] = []
+
+    async def serve() -> None:
+        async with EmulatedBlueZ() as bluez:
+            for strap in straps:
+                await bluez.add_strap(strap)
+            ready.set()
+            await stop.wait()
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(serve())
+        except BaseException as exc:  # reported to the test below
+            failure.append(exc)
+            ready.set()
+
+    with PrivateBus():
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        assert ready.wait(10) and not failure, failure
+        try:
+            yield
+        finally:
+            loop.call_soon_threadsafe(stop.set)
+            thread.join(10)
+            loop.close()
+
+
+def test_scan_lists_the_strap_with_name_address_and_signal(capsys: pytest.CaptureFixture[str]) -> None:
+    strap = EmulatedStrap(name="Polar H10 7E57AB12", address="a0:9e:1a:7e:57:ab", rssi_dbm=-58)
+    with bluez_in_thread(strap):
+        assert main(["scan", "--timeout", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "address", "signal"]
+    assert lines[1].split() == ["Polar", "H10", "7E57AB12", "A0:9E:1A:7E:57:AB", "-58", "dBm"]
+
+
+def test_scan_with_no_strap_in_range_says_so_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    not_a_strap = EmulatedStrap(name="Kitchen scale", address="11:22:33:44:55:66", advertise_hr_service=False)
+    with bluez_in_thread(not_a_strap):
+        assert main(["scan", "--timeout", "0.5"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().startswith("No heart-rate strap found in 0.5 s.")
+
+
+def test_record_by_name_fragment_from_a_strap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rr = read_rr_file(SAMPLE)[:150]
+    strap = EmulatedStrap(name="Polar H10 7E57AB12", frames=frames_from_rr(rr), speed=20)
+    out = tmp_path / "s.csv"
+    with bluez_in_thread(strap):
+        assert main(["record", "--device", "polar", "--minutes", "1", "--out", str(out)]) == 0
+    with out.open() as f:
+        got = np.array([float(r["rr_ms"]) for r in csv.DictReader(f)])
+    sent = np.round(rr * 1.024) / 1.024
+    expected = int(np.searchsorted(np.cumsum(sent) / 1000, 60.0, side="right"))
+    np.testing.assert_array_equal(got, sent[:expected])
+    assert "Polar H10 7E57AB12 (A0:9E:1A:12:34:56), battery 87%" in capsys.readouterr().out
+
+
+def test_two_straps_and_none_named_asks_the_user_to_choose(capsys: pytest.CaptureFixture[str]) -> None:
+    a = EmulatedStrap(name="Polar H10 AAAA0001", address="A0:9E:1A:00:00:01")
+    b = EmulatedStrap(name="TICKR 4B1C", address="C4:00:00:00:00:02")
+    with bluez_in_thread(a, b):
+        assert main(["record", "--minutes", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "Polar H10 AAAA0001" in err[0] and "TICKR 4B1C" in err[0] and "--device" in err[0]
+
+
+def test_a_named_strap_that_is_not_there_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with bluez_in_thread(EmulatedStrap(name="Polar H10 AAAA0001")):
+        assert main(["record", "--device", "garmin", "--minutes", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "garmin" in err[0]
