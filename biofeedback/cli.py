@@ -98,7 +98,7 @@ def _positive(text: str) -> float:
 
 
 async def _scan(args: argparse.Namespace, out: TextIO) -> int:
-    from biofeedback.sources.ble import scan
+    from biofeedback.sources.scan import scan
 
     straps = await scan(timeout_s=args.timeout)
     if not straps:

@@ -53,7 +53,8 @@ from biofeedback.sources.base import (
     LinkRestored,
     SourceEvent,
 )
-from biofeedback.sources.ble import BleSource, StrapInfo, find_strap, scan
+from biofeedback.sources.ble import BleSource
+from biofeedback.sources.scan import StrapInfo, find_strap, scan
 
 pytestmark = pytest.mark.skipif(shutil.which("dbus-daemon") is None, reason="needs dbus-daemon")
 
