@@ -19,10 +19,10 @@ from typing import Any, NoReturn, TextIO
 
 from biofeedback import __version__
 from biofeedback.beats import MAX_LAG_S, Beat, BeatClock
+from biofeedback.display.status import RecordStatus, mm_ss
 from biofeedback.errors import BiofeedbackError
 from biofeedback.formats import BeatCsvWriter, read_rr_file
 from biofeedback.session import RecordSummary
-from biofeedback.sources.base import LinkLost, LinkRestored, Measurement, SourceEvent
 
 log = logging.getLogger("biofeedback")
 
@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", metavar="D", help="address or part of the name (default: the only strap in range)")
     p.add_argument("--minutes", type=_positive, metavar="N", help="stop after N minutes of beats (default: Ctrl-C)")
     p.add_argument("--out", type=Path, metavar="FILE.csv", help="write the beats as CSV (t_s, rr_ms, flags)")
+    p.add_argument("--timeout", type=_positive, default=10.0, metavar="S",
+                   help="seconds to look for the strap (default 10)")
     _add_emulation(p)
 
     p = sub.add_parser(
@@ -112,52 +114,9 @@ async def _scan(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-class _Status:
-    """Shows a recording's progress: one line rewritten in place on a terminal, else a line every 30 s."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.tty = out.isatty()
-        self.beats = 0
-        self.hr_bpm = 0
-        self.next_line_s = 30.0
-        self.last_t_s = 0.0
-
-    def beat(self, beat: Beat) -> None:
-        self.beats += 1
-        self.last_t_s = beat.t_s
-        if self.tty:
-            self.out.write(f"\r{_clock(beat.t_s)}  HR {60000 / beat.rr_ms:5.1f} bpm  RR {beat.rr_ms:6.1f} ms  "
-                           f"beats {self.beats:5d} ")
-            self.out.flush()
-        elif beat.t_s >= self.next_line_s:
-            print(f"{_clock(beat.t_s)}  {self.beats} beats, HR {60000 / beat.rr_ms:.0f} bpm", file=self.out)
-            self.next_line_s += 30.0
-
-    def event(self, event: SourceEvent) -> None:
-        if isinstance(event, LinkLost):
-            self._line(f"link lost ({event.reason}); reconnecting…")
-        elif isinstance(event, LinkRestored):
-            self._line(f"link restored after {event.attempts} attempt(s)")
-        elif isinstance(event, Measurement):
-            self.hr_bpm = event.heart_rate_bpm
-
-    def _line(self, text: str) -> None:
-        print(("\n" if self.tty else "") + text, file=self.out)
-
-    def done(self) -> None:
-        if self.tty:
-            self.out.write("\n")
-
-
-def _clock(t_s: float) -> str:
-    m, s = divmod(int(t_s), 60)
-    return f"{m:02d}:{s:02d}"
-
-
 def _print_summary(summary: RecordSummary, out_path: Path | None, out: TextIO) -> None:
     gaps = sum(g.duration_s for g in summary.gaps)
-    print(f"Recorded {summary.beats} beats over {_clock(summary.duration_s)} (mm:ss); "
+    print(f"Recorded {summary.beats} beats over {mm_ss(summary.duration_s)} (mm:ss); "
           f"{len(summary.gaps)} gap(s) totalling {gaps:.1f} s; {summary.link_losses} link loss(es).", file=out)
     if out_path is not None:
         print(f"Beats written to {out_path}", file=out)
@@ -169,7 +128,7 @@ async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary)
 
     duration_s = args.minutes * 60.0 if args.minutes else None
     writer = BeatCsvWriter(args.out) if args.out else None
-    status = _Status(out)
+    status = RecordStatus(out)
 
     def on_beat(beat: Beat) -> None:
         if writer is not None:
@@ -182,7 +141,7 @@ async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary)
 
             rr_ms = read_rr_file(args.emulate)
             async with emulated_strap(rr_ms, speed=args.speed) as strap:
-                source = BleSource(args.device, clock=strap.clock)
+                source = BleSource(args.device, scan_timeout_s=args.timeout, clock=strap.clock)
                 print(f"Emulated strap '{strap.name}' plays {args.emulate} ({len(rr_ms)} beats) "
                       f"at {args.speed:g}x real time", file=out)
                 # arrival jitter on the strap's clock grows with the speed: keep the lag
@@ -193,7 +152,7 @@ async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary)
                            on_event=status.event, summary=summary, clock=clock))
                 await _end_with_strap(recording, strap.finished)
         else:
-            source = BleSource(args.device)
+            source = BleSource(args.device, scan_timeout_s=args.timeout)
             await record(source, on_beat, duration_s=duration_s, on_event=status.event, summary=summary)
     finally:
         status.done()
@@ -234,6 +193,7 @@ def _demo(args: argparse.Namespace, out: TextIO, summary: RecordSummary) -> int:
 
     args.device = None
     args.minutes = None
+    args.timeout = 10.0
     args.emulate = args.rr_file
     try:
         asyncio.run(_record(args, out, summary))

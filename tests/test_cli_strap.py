@@ -105,6 +105,6 @@ def test_two_straps_and_none_named_asks_the_user_to_choose(capsys: pytest.Captur
 
 def test_a_named_strap_that_is_not_there_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with bluez_in_thread(EmulatedStrap(name="Polar H10 AAAA0001")):
-        assert main(["record", "--device", "garmin", "--minutes", "1"]) == 2
+        assert main(["record", "--device", "garmin", "--minutes", "1", "--timeout", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "garmin" in err[0]

@@ -226,7 +226,7 @@ class EmulatedBlueZ:
         self._bus = None
         bus.disconnect()
         with contextlib.suppress(Exception):
-            await bus.wait_for_disconnect()
+            await bus.wait_for_disconnect()  # type: ignore[no-untyped-call]  # untyped in dbus-fast 5.2
 
     @property
     def bus(self) -> MessageBus:
