@@ -98,8 +98,8 @@ def walk(name: str, window_s: float = 60.0) -> dict[str, Any]:
         out["max_beats_over"] = max(out["max_beats_over"], len(s._beats) - (i + 1 - start))
         coh_count = sum(1 for t in t_exact[max(0, i - 400) : i + 1] if t_exact[i] - t <= 64_000)
         out["max_hist_over"] = max(out["max_hist_over"], len(s._hist_t) - coh_count)
-        out["max_spline_rows"] = max(out["max_spline_rows"], len(s._kx), len(s._kbeta))
-        out["buf_sizes"].add(s._buf.size)
+        out["max_spline_rows"] = max(out["max_spline_rows"], len(s._spline._kx), len(s._spline._kbeta))
+        out["buf_sizes"].add(s._spline._buf.size)
     return out
 
 

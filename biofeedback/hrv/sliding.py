@@ -521,20 +521,6 @@ class SlidingHRV:
             return ()  # the beats do not span the coherence window yet
         return tuple(self._hist_rr)
 
-    # what tests/test_hrv_sliding.py inspects to check that memory stays bounded
-
-    @property
-    def _kx(self) -> list[float]:
-        return self._spline._kx  # the spline's knots held
-
-    @property
-    def _kbeta(self) -> list[float]:
-        return self._spline._kbeta  # its eliminated rows held
-
-    @property
-    def _buf(self) -> FloatArray:
-        return self._spline._buf  # its sample buffer
-
 
 def _ceil_units(seconds: float) -> int:
     """``ceil(seconds)`` in integer clock units (2⁻⁶⁴ ms), exactly."""
