@@ -101,3 +101,15 @@ def test_beat_times_rejects_bad_input() -> None:
         beat_times_s([800.0, float("nan")])
     with pytest.raises(InvalidInputError, match="negative"):
         beat_times_s([800.0, -1.0])
+
+
+def test_notifications_without_rr_for_long_break_the_chain() -> None:
+    # some straps keep sending heart rate but stop sending RR (contact lost, settling)
+    clock = BeatClock(max_lag_s=2.5)
+    feed(clock, [Measurement(float(i), 60, (1000.0,)) for i in range(1, 6)])
+    feed(clock, [Measurement(float(i), 60) for i in range(6, 16)])
+    (b,) = clock.add(Measurement(16.0, 60, (1000.0,)))
+    (gap,) = clock.gaps
+    assert gap.reason == "no RR intervals"
+    assert b.t_s == pytest.approx(16.0) and b.flags & BeatFlags.AFTER_GAP
+    assert gap.start_s == pytest.approx(5.0) and gap.end_s == pytest.approx(15.0)
