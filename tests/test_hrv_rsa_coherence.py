@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from scipy.interpolate import CubicSpline
+from scipy.signal import periodogram
 
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrv import (
@@ -83,6 +85,16 @@ def test_rsa_of_a_20_bpm_swing_found_from_the_tachogram(phase: float) -> None:
     assert b.breathing_rate_per_min == pytest.approx(6.0, abs=0.01)
 
 
+def test_a_beat_on_a_breath_boundary_belongs_to_the_breath_it_starts() -> None:
+    # cycles are [onset_i, onset_{i+1}): the fast beat at exactly 10 s is in the third cycle only
+    t_s = np.arange(1.0, 21.0)
+    rr = np.full(t_s.size, 1000.0)
+    rr[t_s == 10.0] = 500.0  # 120 beats/min against 60
+    b = rsa_amplitude(t_s, rr, [1.0, 5.0, 10.0, 15.0, 20.0])
+    assert b.start_s.tolist() == [1.0, 5.0, 10.0, 15.0]
+    assert b.amplitude_bpm.tolist() == [0.0, 0.0, 60.0, 0.0]
+
+
 def test_rsa_uses_given_beat_times_across_a_gap() -> None:
     rr = hr_tachogram(120.0, 60.0, 10.0, 0.1)
     t = np.cumsum(rr) / 1000.0
@@ -149,6 +161,52 @@ def test_pure_0_1_hz_oscillation_is_highly_coherent() -> None:
     assert d["coherence_ratio"] == pytest.approx(8.38, rel=0.02)
     assert d["total_ms2"] == pytest.approx(50.0**2 / 2, rel=0.01)
     assert d["peak_ms2"] < d["total_ms2"]
+
+
+def reference_coherence(rr: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """HeartMath's definition written out with scipy: the ratio and the peak frequency.
+
+    The grid starts at the fifth beat before the 64 s window, as coherence_detail's does
+    (its spline runs through four beats before the window); the spline here runs through
+    every beat, so the two differ only by the spline's far ends (measured <= 6e-5).
+    """
+    t = np.cumsum(rr) / 1000.0
+    first = max(0, int(np.searchsorted(t, t[-1] - 64.0)) - 4)
+    grid = np.arange(t[first], t[-1] + 1e-9, 0.25)
+    x = CubicSpline(t, rr)(grid)[-256:]
+    f, p = periodogram(x - x.mean(), fs=4.0, window="hann", nfft=4096, detrend="constant", scaling="density")
+
+    def power(lo: float, hi: float) -> float:
+        m = (f >= lo) & (f < hi)
+        return float(np.trapezoid(p[m], f[m]))
+
+    i = np.flatnonzero((f >= 0.04) & (f < 0.26))
+    local = i[(p[i] >= p[i - 1]) & (p[i] >= p[i + 1])]
+    peak_hz = float(f[local[np.argmax(p[local])]])
+    peak = power(peak_hz - 0.015, peak_hz + 0.015)
+    return peak / (power(0.0033, 0.4) - peak), peak_hz
+
+
+@pytest.mark.parametrize("name", ["polarh10_slow_breathing.txt", "pyhrv_nsrdb_5min.txt"])
+@pytest.mark.parametrize("n_beats", [100, 200, 337])
+def test_coherence_follows_the_heartmath_definition(name: str, n_beats: int) -> None:
+    # 64 s, peak in [0.04, 0.26) Hz, 0.03 Hz around it over the rest of [0.0033, 0.4) Hz;
+    # a total over [0, 0.5) Hz instead moves these windows by 0.15-10%
+    rr = load_rr(name)[:n_beats]
+    ratio, peak_hz = reference_coherence(rr)
+    d = coherence_detail(rr)
+    assert d["peak_hz"] == peak_hz
+    assert d["coherence_ratio"] == pytest.approx(ratio, rel=2e-4)
+
+
+def test_coherence_peak_is_sought_below_0_26_hz() -> None:
+    # a larger 0.3 Hz rhythm (fast breathing) is outside HeartMath's peak search: the peak is
+    # the 0.1 Hz one, and the 0.3 Hz power counts against it
+    slow = rr_tachogram(130.0, 800.0, 15.0, 0.1)
+    rr = slow + 40.0 * np.sin(2 * np.pi * 0.3 * np.cumsum(slow) / 1000.0)
+    d = coherence_detail(rr)
+    assert d["peak_hz"] == pytest.approx(0.1, abs=0.005)
+    assert d["coherence_ratio"] < 0.2  # measured 0.126
 
 
 def test_white_noise_is_not_coherent() -> None:
