@@ -20,6 +20,7 @@ gives back the same RR values to the bit.
 from __future__ import annotations
 
 import enum
+import math
 import struct
 from dataclasses import dataclass
 from typing import Final
@@ -104,8 +105,8 @@ class HeartRateMeasurement:
         if self.energy_expended_kj is not None and not 0 <= self.energy_expended_kj <= 0xFFFF:
             raise MalformedFrameError(f"energy expended {self.energy_expended_kj} kJ is not a uint16")
         for rr in self.rr_ms:
-            raw = rr / _MS_PER_RR_UNIT
-            if not 0 < raw <= 0xFFFF:
+            # checked on the unit the frame carries, so that __bytes__ never writes an RR of 0
+            if not (math.isfinite(rr) and 1 <= rr_ms_to_raw(rr) <= 0xFFFF):
                 raise MalformedFrameError(f"RR interval {rr!r} ms is outside 1..65535 units of 1/1024 s")
         if self.rr_present is None:
             object.__setattr__(self, "rr_present", bool(self.rr_ms))

@@ -104,3 +104,18 @@ def test_fuzz_random_bytes_never_raise_anything_but_our_error(data: bytes) -> No
         expected[0] &= ~0x02 & 0xFF
     assert bytes(m) == bytes(expected)
     assert all(rr > 0 for rr in m.rr_ms)
+
+
+@pytest.mark.parametrize("rr_ms", [0.3, 0.48828125, 64000.0, float("nan"), float("inf"), -1.0])
+def test_rr_that_would_not_encode_as_1_to_65535_units_is_refused(rr_ms: float) -> None:
+    # regression: 0.3 ms (0.31 units) passed the check and encoded as an RR of 0, a frame
+    # that from_bytes rejects; the check is on the unit the frame will carry
+    with pytest.raises(MalformedFrameError, match="outside 1..65535"):
+        HeartRateMeasurement(heart_rate_bpm=60, rr_ms=(rr_ms,))
+
+
+@pytest.mark.parametrize("rr_ms", [0.6 * MS, 1000.3, 65535.4 * MS])
+def test_rr_between_units_encodes_to_the_nearest_unit(rr_ms: float) -> None:
+    m = HeartRateMeasurement(heart_rate_bpm=60, rr_ms=(rr_ms,))
+    back = HeartRateMeasurement.from_bytes(bytes(m))
+    assert back.rr_ms == (round(rr_ms / MS) * MS,)
