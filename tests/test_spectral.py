@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import welch
 
+from biofeedback.hrv._band_factors import band_factor, fft_band_powers
 from biofeedback.hrv._spectral import band_peak_hz, band_power, welch_psd
 
 
@@ -30,3 +31,31 @@ def test_band_power_and_peak_use_the_bins_in_low_inclusive_high_exclusive() -> N
     assert band_peak_hz(f, p, 0.25, 0.5) == 0.375
     # fewer than two bins inside: no area
     assert band_power(f, p, 0.25, 0.375) == 0.0
+
+
+BAND_SETS = [
+    ((0.0033, 0.04), (0.04, 0.15), (0.15, 0.4)),  # the Task Force bands
+    ((0.0, 0.04), (0.04, 0.15), (0.15, 0.4)),  # VLF from 0 Hz: the DC bin is in the band
+    ((0.0033, 0.04), (0.04, 0.15), (0.15, 2.5)),  # HF up past the Nyquist bin (2 Hz at 4 Hz)
+]
+
+
+@pytest.mark.parametrize("bands", BAND_SETS, ids=["task_force", "from_dc", "to_nyquist"])
+@pytest.mark.parametrize("n", [240, 256])
+def test_streaming_band_routes_equal_the_batch_band_powers(
+    bands: tuple[tuple[float, float], tuple[float, float], tuple[float, float]], n: int
+) -> None:
+    # SlidingHRV's two routes (the FFT and the low-rank factor) must compute what
+    # frequency_domain computes from the same samples: welch_psd of one Hann segment and
+    # band_power, including the unfolded DC and Nyquist bins (regression: both routes
+    # doubled them, so a band from 0 Hz or up to fs/2 disagreed with the batch)
+    x = np.random.default_rng(n).normal(1000.0, 50.0, n)
+    f, p = welch_psd(x - np.mean(x), 4.0, n, 4096)
+    expected = [band_power(f, p, lo, hi) for lo, hi in bands]
+    expected.append(band_power(f, p, bands[0][0], bands[2][1]) - sum(expected))  # the junction terms
+    fft_route = fft_band_powers(x, 4.0, 4096, bands)
+    factor = band_factor(n, 4.0, 4096, bands)
+    factor_route = [float(np.sum((b @ x) ** 2)) for b in factor]
+    scale = float(np.max(expected))
+    np.testing.assert_allclose(fft_route, expected, rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(factor_route, expected, rtol=0, atol=1e-9 * scale)

@@ -34,7 +34,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback.hrv._spectral import FloatArray
+from biofeedback.hrv._spectral import FloatArray, band_power, welch_psd
 
 __all__ = [
     "EIG_RTOL",
@@ -85,7 +85,7 @@ def band_factor(n: int, fs_hz: float, nfft: int, bands: Bands) -> Factor:
     """
     k = np.arange(n, dtype=np.float64)
     win = 0.5 - 0.5 * np.cos(2.0 * np.pi * k / n)  # scipy's periodic Hann, as welch uses
-    scale = 2.0 / (fs_hz * float(np.sum(win * win)))  # one-sided density; no DC/Nyquist
+    scale = 1.0 / (fs_hz * float(np.sum(win * win)))  # density, before folding
     df = fs_hz / nfft
     freq = np.arange(nfft // 2 + 1, dtype=np.float64) * df
 
@@ -93,7 +93,9 @@ def band_factor(n: int, fs_hz: float, nfft: int, bands: Bands) -> Factor:
         phase = 2.0 * np.pi * np.outer(bins, k) / nfft
         g = np.concatenate([np.cos(phase), np.sin(phase)]) * win
         g -= g.mean(axis=1, keepdims=True)  # x - mean(x) folded in
-        w = np.sqrt(np.concatenate([weights, weights]) * scale)
+        # one-sided: every bin doubled but DC and (nfft even) Nyquist, as welch_psd folds
+        fold = np.where((bins == 0) | (2 * bins == nfft), 1.0, 2.0)
+        w = np.sqrt(np.concatenate([weights * fold, weights * fold]) * scale)
         return np.asarray(g * w[:, None], dtype=np.float64)
 
     def band_rows(low: float, high: float) -> FloatArray:
@@ -144,21 +146,13 @@ def segment_factor(n: int, fs_hz: float, nfft: int, bands: Bands) -> Factor | No
 def fft_band_powers(x: FloatArray, fs_hz: float, nfft: int, bands: Bands) -> list[float]:
     """VLF, LF, HF and junction power (ms²) of one Hann segment ``x`` (ms), by the FFT.
 
-    The batch computation itself, for segment lengths that have no factor yet.
+    The batch computation itself (:func:`welch_psd` of the one segment, mean removed, and
+    :func:`band_power`), for segment lengths that have no factor yet.
     """
-    n = x.size
-    win = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
-    spec = np.fft.rfft((x - np.mean(x)) * win, nfft)
-    psd = (spec.real**2 + spec.imag**2) * (2.0 / (fs_hz * float(np.sum(win * win))))
-    freq = np.arange(psd.size, dtype=np.float64) * (fs_hz / nfft)
-
-    def power(low: float, high: float) -> float:
-        m = (freq >= low) & (freq < high)
-        return float(np.trapezoid(psd[m], freq[m])) if np.count_nonzero(m) >= 2 else 0.0
-
+    f, p = welch_psd(x - np.mean(x), fs_hz, x.size, nfft)
     (v0, v1), (l0, l1), (h0, h1) = bands
-    vlf, lf, hf = power(v0, v1), power(l0, l1), power(h0, h1)
-    return [vlf, lf, hf, power(v0, h1) - vlf - lf - hf]
+    vlf, lf, hf = band_power(f, p, v0, v1), band_power(f, p, l0, l1), band_power(f, p, h0, h1)
+    return [vlf, lf, hf, band_power(f, p, v0, h1) - vlf - lf - hf]
 
 
 def window_band_power(
