@@ -37,10 +37,11 @@ BAND_SETS = [
     ((0.0033, 0.04), (0.04, 0.15), (0.15, 0.4)),  # the Task Force bands
     ((0.0, 0.04), (0.04, 0.15), (0.15, 0.4)),  # VLF from 0 Hz: the DC bin is in the band
     ((0.0033, 0.04), (0.04, 0.15), (0.15, 2.5)),  # HF up past the Nyquist bin (2 Hz at 4 Hz)
+    ((4 / 1024, 40 / 1024), (40 / 1024, 154 / 1024), (154 / 1024, 410 / 1024)),  # edges on bins
 ]
 
 
-@pytest.mark.parametrize("bands", BAND_SETS, ids=["task_force", "from_dc", "to_nyquist"])
+@pytest.mark.parametrize("bands", BAND_SETS, ids=["task_force", "from_dc", "to_nyquist", "on_bins"])
 @pytest.mark.parametrize("n", [240, 256])
 def test_streaming_band_routes_equal_the_batch_band_powers(
     bands: tuple[tuple[float, float], tuple[float, float], tuple[float, float]], n: int
