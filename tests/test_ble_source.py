@@ -448,7 +448,8 @@ def test_giving_up_after_the_limit_raises_connect_error_and_leaves_no_connection
                     strap.refuse_connections = 10**6
                     await strap.drop_link()
         assert isinstance(events[-1], LinkLost)
-        assert await bluez.client_connection_count() == baseline
+        # a failed attempt's connection is closed by bleak; the bus daemon notices it a moment later
+        assert await bluez.wait_for_client_connections(baseline) == baseline
         assert not await strap_connected(strap)
         return str(raised.value)
 
@@ -706,7 +707,8 @@ def test_strap_refusing_every_connection_is_connect_error() -> None:
         with pytest.raises(ConnectError) as plain:
             async for _ in BleSource(POLAR, **FAST):
                 pass
-        assert await bluez.client_connection_count() == baseline
+        # a failed attempt's connection is closed by bleak; the bus daemon notices it a moment later
+        assert await bluez.wait_for_client_connections(baseline) == baseline
         await bluez.remove_strap(refusing)
         # BlueZ's own refusal, which bleak retries inside connect() until the timeout
         aborting = EmulatedStrap(name="HRM-Dual:123456", address=GARMIN, refuse_connections=10**6)
@@ -714,7 +716,7 @@ def test_strap_refusing_every_connection_is_connect_error() -> None:
         with pytest.raises(ConnectError) as timed_out:
             async for _ in BleSource(GARMIN, connect_timeout_s=0.3, **FAST):
                 pass
-        assert await bluez.client_connection_count() == baseline
+        assert await bluez.wait_for_client_connections(baseline) == baseline
         return _one_line(plain.value), _one_line(timed_out.value), aborting.connect_count
 
     plain, timed_out, attempts = run_emulated(scenario)
@@ -727,3 +729,40 @@ def test_strap_refusing_every_connection_is_connect_error() -> None:
         "Move closer, make sure no phone app holds the strap, and try again."
     )
     assert attempts > 1  # bleak did retry BlueZ's abort-by-local itself
+
+
+def test_regression_connect_timing_out_in_bleaks_bus_setup_fails_without_waiting_for_cleanup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # bleak opens a fresh D-Bus connection per connection attempt (and per retry of BlueZ's
+    # abort-by-local). A timeout that lands while that connection is still being set up
+    # left a bus that never reports its end, and disconnecting the client afterwards waited
+    # for it until CLEANUP_TIMEOUT_S: every such attempt cost 10 s more (a strap in RF
+    # trouble, Ctrl-C while connecting). Here the bus setup stalls, as on a loaded system bus.
+    from dbus_fast.aio import MessageBus
+
+    from biofeedback.sources import ble
+
+    async def scenario(bluez: EmulatedBlueZ) -> str:
+        await bluez.add_strap(polar([]))
+        await scan(timeout_s=0.05)  # bleak's manager connection is up before the stall
+        baseline = await bluez.client_connection_count()
+
+        async def stalled_connect(self: MessageBus) -> MessageBus:
+            await asyncio.Event().wait()
+            return self
+
+        monkeypatch.setattr(MessageBus, "connect", stalled_connect)
+        # hang protection far above the 0.3 s attempt, below the cleanup timeout
+        with pytest.raises(ConnectError) as raised:
+            async with asyncio.timeout(ble.CLEANUP_TIMEOUT_S / 2):
+                async for _ in BleSource(POLAR, connect_timeout_s=0.3, **FAST):
+                    pass
+        monkeypatch.undo()
+        assert await bluez.wait_for_client_connections(baseline) == baseline
+        return _one_line(raised.value)
+
+    assert run_emulated(scenario) == (
+        "Could not connect to Polar H10 A1B2C3D4 (A0:9E:1A:12:34:56): timed out. "
+        "Move closer, make sure no phone app holds the strap, and try again."
+    )

@@ -271,9 +271,14 @@ class BleSource:
             self.battery_percent = await self._read_battery(client)
             await client.start_notify(HEART_RATE_MEASUREMENT_UUID, on_notify)
         except BaseException:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(CLEANUP_TIMEOUT_S):
-                    await client.disconnect()
+            # When connect() itself fails, bleak has already torn the attempt down (device
+            # Disconnect, its D-Bus connection closed). Calling disconnect() then would wait
+            # for a D-Bus connection that never finished opening to report its end: it
+            # never does, and the attempt would hang for CLEANUP_TIMEOUT_S.
+            if up:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(CLEANUP_TIMEOUT_S):
+                        await client.disconnect()
             raise
         self.connects += 1
         log.info(
