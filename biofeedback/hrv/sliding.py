@@ -180,9 +180,7 @@ class SlidingMetrics(Mapping[str, float | None]):
         which = _KEY_INDEX[key]  # KeyError for unknown keys, as a mapping should
         if which < 6:
             return self._time_domain(which)
-        if which == 8:
-            return self._power(2)
-        if which < 8:
+        if which < 9:  # vlf, lf, hf: groups 0, 1, 2
             return self._power(which - 6)
         if which == 9:
             parts = [self._power(g) for g in range(N_GROUPS)]
