@@ -195,3 +195,28 @@ def test_hrv_package_exports_exactly_its_documented_names() -> None:
     assert set(hrv.__all__) == expected
     for name in hrv.__all__:
         assert callable(getattr(hrv, name)), name
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "biofeedback.beats",
+        "biofeedback.artifacts",
+        "biofeedback.hrv",
+        "biofeedback.hrv._spectral",
+        "biofeedback.hrv.time_domain",
+        "biofeedback.hrv.frequency",
+        "biofeedback.hrv.poincare",
+        "biofeedback.hrv.coherence",
+        "biofeedback.hrv.rsa",
+        "biofeedback.hrv.sliding",
+    ],
+)
+def test_docstring_examples_are_true(module: str) -> None:
+    # the examples in the core's docstrings are what a reader copies: run them
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, module
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {module}"
