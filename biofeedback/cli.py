@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import sys
@@ -169,7 +168,11 @@ async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary)
 async def _end_with_strap(recording: asyncio.Future[RecordSummary], finished: asyncio.Event,
                           grace_s: float = 2.0) -> None:
     """Wait for the recording; once the emulated strap has sent its last frame, allow
-    ``grace_s`` real seconds for it to arrive, then end the recording."""
+    ``grace_s`` real seconds for it to arrive, then end the recording.
+
+    Whichever way this ends (Ctrl-C included), the recording has stopped the strap and
+    finished when it returns: the emulator it talks to goes away right after.
+    """
     watcher = asyncio.ensure_future(finished.wait())
     both: set[asyncio.Future[Any]] = {recording, watcher}
     try:
@@ -178,14 +181,12 @@ async def _end_with_strap(recording: asyncio.Future[RecordSummary], finished: as
             await asyncio.wait({recording}, timeout=grace_s)
         if not recording.done():
             log.info("the emulated strap has sent everything; ending the recording")
-            recording.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recording
-            return
-        recording.result()  # raise what the recording raised
     finally:
         watcher.cancel()
         recording.cancel()
+        await asyncio.wait(both)
+    if not recording.cancelled():
+        recording.result()  # raise what the recording raised
 
 
 def _demo(args: argparse.Namespace, out: TextIO, summary: RecordSummary) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import re
@@ -18,6 +19,7 @@ import pytest
 from biofeedback.cli import main
 from biofeedback.emulator import PrivateBus
 from biofeedback.formats import read_rr_file
+from biofeedback.session import RecordSummary
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "polarh10_slow_breathing.txt"
 
@@ -171,3 +173,34 @@ def test_demo_without_dbus_daemon_replays_the_file_instead(
     assert "dbus-daemon is not installed" in text and "Recorded 620 beats" in text
     rr = read_rr_file(SAMPLE)
     np.testing.assert_array_equal([float(r["rr_ms"]) for r in read_csv(csv_path)], rr)
+
+
+
+def test_regression_ctrl_c_waits_for_the_emulated_recording_to_stop_before_the_emulator_goes() -> None:
+    # the emulated recording runs as a task of its own; Ctrl-C (the main task cancelled)
+    # cancelled it without waiting for it, so the emulated BlueZ was torn down while bleak
+    # was still stopping its scan or disconnecting: "Task exception was never retrieved"
+    # and tracebacks on stderr
+    from biofeedback.cli import _end_with_strap
+
+    stopped: list[str] = []
+
+    async def recording_body() -> RecordSummary:
+        try:
+            await asyncio.Event().wait()  # looking for the strap, or streaming
+        finally:
+            for _ in range(3):  # stop the scan / notifications, disconnect: D-Bus round trips
+                await asyncio.sleep(0)
+            stopped.append("cleanly")
+        return RecordSummary()
+
+    async def main() -> None:
+        recording = asyncio.ensure_future(recording_body())
+        ending = asyncio.ensure_future(_end_with_strap(recording, asyncio.Event()))
+        await asyncio.sleep(0)  # both running
+        ending.cancel()  # Ctrl-C
+        with pytest.raises(asyncio.CancelledError):
+            await ending
+        assert stopped == ["cleanly"] and recording.cancelled()
+
+    asyncio.run(main())
