@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
 import struct
 from dataclasses import dataclass
 from typing import Final
@@ -96,6 +97,13 @@ class HeartRateMeasurement:
     rr_present: bool | None = None
 
     def __post_init__(self) -> None:
+        for name in ("heart_rate_bpm", "energy_expended_kj"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise MalformedFrameError(f"{name} must be an integer, got {value!r}")
+            object.__setattr__(self, name, int(value))  # numpy integers too, for to_bytes
         limit = 0xFFFF if self.hr_uint16 else 0xFF
         if not 0 <= self.heart_rate_bpm <= limit:
             raise MalformedFrameError(

@@ -119,3 +119,22 @@ def test_rr_between_units_encodes_to_the_nearest_unit(rr_ms: float) -> None:
     m = HeartRateMeasurement(heart_rate_bpm=60, rr_ms=(rr_ms,))
     back = HeartRateMeasurement.from_bytes(bytes(m))
     assert back.rr_ms == (round(rr_ms / MS) * MS,)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"heart_rate_bpm": 72.5}, {"heart_rate_bpm": True}, {"heart_rate_bpm": 72, "energy_expended_kj": 10.0}],
+)
+def test_non_integer_fields_are_refused_when_built(kwargs: dict[str, object]) -> None:
+    # regression: a float heart rate passed the range check and __bytes__ then raised
+    # AttributeError (float has no to_bytes), not our error
+    with pytest.raises(MalformedFrameError, match="integer"):
+        HeartRateMeasurement(**kwargs)  # type: ignore[arg-type]
+
+
+def test_numpy_integers_are_taken_as_ints() -> None:
+    import numpy as np
+
+    m = HeartRateMeasurement(heart_rate_bpm=np.int64(72), energy_expended_kj=np.uint16(5))  # type: ignore[arg-type]
+    assert type(m.heart_rate_bpm) is int and type(m.energy_expended_kj) is int
+    assert bytes(m) == bytes([0x08, 72, 5, 0])
