@@ -1,0 +1,63 @@
+"""One recording's summary: every metric after artefact correction, short recordings, text.
+
+Data: a Polar H10 slow-breathing session (kieranabrennan/dont-hold-your-breath, MIT); see
+../shared/data/README.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biofeedback import hrv
+from biofeedback.analysis import format_summary, summarise
+from biofeedback.beats import Gap
+from biofeedback.errors import InvalidInputError
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def test_summary_is_the_metrics_of_the_corrected_intervals() -> None:
+    rr = np.loadtxt(DATA / "polarh10_slow_breathing.txt")
+    s = summarise(rr)
+    nn = hrv.correct_artifacts(rr)
+    np.testing.assert_array_equal(s.nn_ms, nn)
+    np.testing.assert_array_equal(s.t_s, np.cumsum(nn) / 1000.0)
+    assert s.quality.n_intervals == 620 and s.quality.n_corrected == 2
+    assert s.time == hrv.time_domain(nn)
+    assert s.frequency == hrv.frequency_domain(nn)
+    assert s.poincare == hrv.poincare(nn)
+    assert s.coherence == hrv.coherence(nn)
+    assert s.breathing_rate_per_min == hrv.breathing_rate(nn)
+    assert s.rsa is not None and len(s.rsa) == 40
+    np.testing.assert_array_equal(s.rsa.amplitude_bpm, hrv.rsa_amplitude(None, nn).amplitude_bpm)
+    # the figures the README shows for this session
+    assert round(s.time["mean_hr_bpm"], 1) == 62.3 and round(s.time["rmssd_ms"], 1) == 36.9
+    assert round(s.coherence, 2) == 1.31 and round(s.breathing_rate_per_min, 1) == 3.9
+
+
+def test_a_short_recording_leaves_out_what_it_is_too_short_for() -> None:
+    rr = np.loadtxt(DATA / "polarh10_slow_breathing.txt")[:40]  # 40 s
+    s = summarise(rr, [Gap(3.0, 5.0, "link lost")])
+    assert s.frequency is not None  # 4 s is enough for a spectrum
+    assert s.rsa is None and s.breathing_rate_per_min is None  # 50 s needed
+    assert s.coherence is None  # 64 s needed
+    assert (s.quality.n_gaps, s.quality.gap_s) == (1, 2.0)
+    lines = format_summary(s)
+    assert lines[0] == "Session: 40 beats over 0:40 (mm:ss); 0 interval(s) corrected as artefacts (0.0%), 1 gap(s) (2.0 s)"
+    assert not any(line.startswith(("RSA", "Coherence", "Breathing")) for line in lines)
+    assert lines[-1].startswith("Poincaré")
+
+
+def test_a_flat_recording_has_no_breathing_rate() -> None:
+    s = summarise(np.full(120, 1000.0))
+    assert s.breathing_rate_per_min is None  # NaN from the flat tachogram becomes None
+    assert s.rsa is not None and len(s.rsa) == 0
+    assert not any(line.startswith("RSA") for line in format_summary(s))
+
+
+def test_too_few_intervals_raise() -> None:
+    with pytest.raises(InvalidInputError, match="at least 8"):
+        summarise([1000.0] * 5)
