@@ -19,13 +19,13 @@ import logging
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Final, Self
+from typing import IO, Final, Literal, Self, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from biofeedback.beats import Beat, BeatFlags
-from biofeedback.errors import FileFormatError
+from biofeedback.errors import FileFormatError, InvalidInputError
 
 __all__ = ["BeatCsvWriter", "flags_to_text", "open_private", "read_rr_file"]
 
@@ -36,17 +36,36 @@ _SECONDS_THRESHOLD: Final[float] = 10.0  # all values below this: the file is in
 _RR_COLUMNS: Final[dict[str, float]] = {"rr_ms": 1.0, "rr": 1.0, "ibi": 1.0, "ibi_ms": 1.0, "rr_s": 1000.0}
 
 
-def open_private(path: str | os.PathLike[str], mode: str = "w") -> IO[str]:
-    """Open a text file for writing that only its owner can read (mode 0600).
+@overload
+def open_private(path: str | os.PathLike[str], mode: Literal["w", "a"] = "w") -> IO[str]: ...
 
-    An existing file is truncated (``"w"``) or appended to (``"a"``) and its mode tightened.
+
+@overload
+def open_private(path: str | os.PathLike[str], mode: Literal["wb"]) -> IO[bytes]: ...
+
+
+def open_private(path: str | os.PathLike[str], mode: str = "w") -> IO[str] | IO[bytes]:
+    """Open a file for writing that only its owner can read (mode 0600).
+
+    ``"w"`` and ``"a"`` give a UTF-8 text file, truncated or appended to; ``"wb"`` a
+    binary one, truncated. An existing file has its mode tightened.
+
+    Raises
+    ------
+    FileFormatError
+        The file cannot be created or opened (missing folder, no permission); the message
+        names it.
     """
+    if mode not in ("w", "a", "wb"):
+        raise InvalidInputError(f"open_private mode must be 'w', 'a' or 'wb', got {mode!r}")
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == "a" else os.O_TRUNC)
     try:
         fd = os.open(path, flags, PRIVATE_MODE)
     except OSError as exc:
         raise FileFormatError(f"cannot write {os.fspath(path)}: {exc.strerror}; choose another path") from None
     os.fchmod(fd, PRIVATE_MODE)
+    if mode == "wb":
+        return open(fd, "wb")
     return open(fd, mode, encoding="utf-8", newline="")
 
 
@@ -136,7 +155,7 @@ class BeatCsvWriter:
     >>> path = os.path.join(tempfile.mkdtemp(), "s.csv")
     >>> with BeatCsvWriter(path) as w:
     ...     w.write(Beat(t_s=0.9375, rr_ms=937.5))
-    >>> open(path).read().splitlines()
+    >>> Path(path).read_text().splitlines()
     ['t_s,rr_ms,flags', '0.9375,937.5,']
     """
 

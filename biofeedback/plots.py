@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 
 from biofeedback import hrv
 from biofeedback.analysis import SessionSummary
-from biofeedback.errors import InvalidInputError
-from biofeedback.formats import PRIVATE_MODE
+from biofeedback.errors import FileFormatError, InvalidInputError
+from biofeedback.formats import open_private
 
 __all__ = ["save_figure", "session_figure"]
 
@@ -65,11 +65,22 @@ def session_figure(s: SessionSummary, title: str = "") -> Figure:
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
-    """Save ``fig`` (PNG, PDF or SVG by the suffix), readable by its owner only, and close it."""
+    """Save ``fig`` (PNG, PDF, SVG ... by the suffix; PNG without one), readable by its owner only, and close it.
+
+    Raises
+    ------
+    FileFormatError
+        matplotlib cannot draw that kind of file, or the file cannot be written.
+    """
     p = Path(path)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
-    os.fchmod(fd, PRIVATE_MODE)
-    with os.fdopen(fd, "wb") as f:
-        fig.savefig(f, format=p.suffix.lstrip(".") or "png", dpi=110)
-    plt.close(fig)
+    fmt = p.suffix.lstrip(".").lower() or "png"
+    try:
+        supported = fig.canvas.get_supported_filetypes()
+        if fmt not in supported:
+            names = ", ".join(f".{name}" for name in sorted(supported))
+            raise FileFormatError(f"{p}: cannot draw a .{fmt} image; give a file name ending in one of {names}")
+        with open_private(p, "wb") as f:
+            fig.savefig(f, format=fmt, dpi=110)
+    finally:
+        plt.close(fig)
     return p

@@ -142,6 +142,25 @@ def test_show_prints_the_hrv_of_a_file_and_draws_it(tmp_path: Path, capsys: pyte
     assert stat.S_IMODE(png.stat().st_mode) == 0o600
 
 
+
+def test_regression_show_with_an_unusable_plot_path_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # save_figure opened the file with a bare os.open and let matplotlib refuse the suffix:
+    # a missing folder or --plot x.txt ended in a traceback (and left an empty x.txt)
+    missing = tmp_path / "no-such-folder" / "s.png"
+    assert main(["show", str(SAMPLE), "--plot", str(missing)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"biofeedback: error: cannot write {missing}: No such file or directory; choose another path"
+    ]
+    text = tmp_path / "s.txt"
+    assert main(["show", str(SAMPLE), "--plot", str(text)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"biofeedback: error: {text}: cannot draw a .txt image; give a file name ending in one of ")
+    assert ".png" in err[0] and ".svg" in err[0]
+    assert not text.exists()
+
 def test_show_a_broken_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text("800\n810\nnot-a-number\n")
