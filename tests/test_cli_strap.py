@@ -45,7 +45,7 @@ def bluez_in_thread(*straps: EmulatedStrap) -> Iterator[None]:
     def run() -> None:
         try:
             loop.run_until_complete(serve())
-        except BaseException as exc:  # reported to the test below
+        except BaseException as exc:  # noqa: BLE001 - reported to the test below
             failure.append(exc)
             ready.set()
 
