@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from biofeedback import hrv
-from biofeedback.beats import Beat
+from biofeedback.beats import Beat, BeatFlags
 from biofeedback.display.status import RecordStatus, mm_ss
 from biofeedback.formats import read_rr_file
 from biofeedback.sources.base import LinkLost, LinkRestored
@@ -56,3 +56,16 @@ def test_on_a_terminal_the_line_is_rewritten_in_place() -> None:
     assert "RMSSD(60 s)    -- ms" in text.split("\r")[1]  # one beat: no RMSSD yet
     assert "\nlink lost (link lost); reconnecting…\n" in text
     assert "link restored after 2 attempt(s)\n" in text
+
+
+def test_regression_off_a_terminal_a_long_gap_gives_one_line_not_one_per_missed_period() -> None:
+    # the next line was due 30 s after the previous one was due: after a 5-minute gap
+    # (link lost, clock re-anchored) every beat printed a line until it had caught up
+    out = io.StringIO()
+    status = RecordStatus(out)
+    for k in range(1, 31):  # 30 s of beats at 1 s
+        status.beat(Beat(float(k), 1000.0))
+    status.beat(Beat(331.0, 1000.0, BeatFlags.AFTER_GAP))  # 300 s later
+    for k in range(332, 361):
+        status.beat(Beat(float(k), 1000.0))
+    assert [line[:5] for line in out.getvalue().splitlines()] == ["00:30", "05:31", "06:00"]

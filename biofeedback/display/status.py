@@ -48,7 +48,8 @@ class RecordStatus:
             self.out.flush()
         elif beat.t_s >= self._next_line_s:
             print(text, file=self.out)
-            self._next_line_s += LINE_EVERY_S
+            # the next multiple of LINE_EVERY_S, however many a gap skipped
+            self._next_line_s = (beat.t_s // LINE_EVERY_S + 1) * LINE_EVERY_S
 
     def event(self, event: SourceEvent) -> None:
         """A source event: link losses and restorations get a line."""
