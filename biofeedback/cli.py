@@ -20,7 +20,7 @@ from biofeedback import __version__
 from biofeedback.beats import MAX_LAG_S, Beat, BeatClock
 from biofeedback.display.status import RecordStatus, mm_ss
 from biofeedback.errors import BiofeedbackError
-from biofeedback.formats import BeatCsvWriter, read_rr_file
+from biofeedback.formats import BeatCsvWriter, check_writable, read_rr_file
 from biofeedback.session import RecordSummary
 
 log = logging.getLogger("biofeedback")
@@ -118,7 +118,8 @@ def _print_summary(summary: RecordSummary, out_path: Path | None, out: TextIO) -
     print(f"Recorded {summary.beats} beats over {mm_ss(summary.duration_s)} (mm:ss); "
           f"{len(summary.gaps)} gap(s) totalling {gaps:.1f} s; {summary.link_losses} link loss(es).", file=out)
     if out_path is not None:
-        print(f"Beats written to {out_path}", file=out)
+        print(f"Beats written to {out_path}" if summary.beats else f"No beats recorded: {out_path} not written",
+              file=out)
 
 
 async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary) -> int:
@@ -126,11 +127,16 @@ async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary)
     from biofeedback.sources.ble import BleSource
 
     duration_s = args.minutes * 60.0 if args.minutes else None
-    writer = BeatCsvWriter(args.out) if args.out else None
+    if args.out is not None:
+        check_writable(args.out)
+    writer: BeatCsvWriter | None = None
     status = RecordStatus(out)
 
     def on_beat(beat: Beat) -> None:
-        if writer is not None:
+        nonlocal writer
+        if args.out is not None:
+            if writer is None:  # an earlier file there is replaced only once there is a beat to keep
+                writer = BeatCsvWriter(args.out)
             writer.write(beat)
         status.beat(beat)
 

@@ -15,6 +15,7 @@ Write
 from __future__ import annotations
 
 import csv
+import errno
 import logging
 import os
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy.typing as npt
 from biofeedback.beats import Beat, BeatFlags
 from biofeedback.errors import FileFormatError, InvalidInputError
 
-__all__ = ["BeatCsvWriter", "flags_to_text", "open_private", "read_rr_file"]
+__all__ = ["BeatCsvWriter", "check_writable", "flags_to_text", "open_private", "read_rr_file"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,32 @@ def open_private(path: str | os.PathLike[str], mode: str = "w") -> IO[str] | IO[
     if mode == "wb":
         return open(fd, "wb")
     return open(fd, mode, encoding="utf-8", newline="")
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Check, without touching it, that :func:`open_private` could write ``path``.
+
+    For a command that writes its file only once it has something to keep, so that a
+    path it cannot write is reported at once and an existing file is left alone until then.
+
+    Raises
+    ------
+    FileFormatError
+        ``path`` is a folder, is not writable, or its folder is missing or not writable;
+        the message is the one :func:`open_private` would give.
+    """
+    p = Path(path)
+    folder = p.parent
+    if p.is_dir():
+        code = errno.EISDIR
+    elif p.exists():
+        code = 0 if os.access(p, os.W_OK) else errno.EACCES
+    elif not folder.is_dir():
+        code = errno.ENOENT if not folder.exists() else errno.ENOTDIR
+    else:
+        code = 0 if os.access(folder, os.W_OK | os.X_OK) else errno.EACCES
+    if code:
+        raise FileFormatError(f"cannot write {os.fspath(path)}: {os.strerror(code)}; choose another path")
 
 
 def flags_to_text(flags: BeatFlags) -> str:

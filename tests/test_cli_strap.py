@@ -108,3 +108,20 @@ def test_a_named_strap_that_is_not_there_is_one_line_and_exit_2(capsys: pytest.C
         assert main(["record", "--device", "garmin", "--minutes", "1", "--timeout", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "garmin" in err[0]
+
+
+def test_regression_a_record_that_finds_no_strap_leaves_an_earlier_recording_intact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --out was opened (truncated) before looking for the strap: a run that found none,
+    # or was stopped before the first beat, wiped the file it was pointed at
+    out = tmp_path / "today.csv"
+    out.write_text("t_s,rr_ms,flags\n0.8,800.0,\n")
+    with bluez_in_thread(EmulatedStrap(name="Polar H10 AAAA0001")):
+        assert main(["record", "--device", "garmin", "--out", str(out), "--timeout", "0.5"]) == 2
+    assert out.read_text() == "t_s,rr_ms,flags\n0.8,800.0,\n"
+    # an unusable --out is still reported before any Bluetooth is touched
+    missing = tmp_path / "no-such-folder" / "s.csv"
+    assert main(["record", "--out", str(missing)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"biofeedback: error: cannot write {missing}: No such file or directory; choose another path"
