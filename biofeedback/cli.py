@@ -122,7 +122,8 @@ def _print_summary(summary: RecordSummary, out_path: Path | None, out: TextIO) -
               file=out)
 
 
-async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary) -> int:
+async def _record(args: argparse.Namespace, out: TextIO) -> int:
+    """Record from a strap (or an emulated one); report at the end, or at Ctrl-C, what was kept."""
     from biofeedback.session import record
     from biofeedback.sources.ble import BleSource
 
@@ -131,6 +132,8 @@ async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary)
         check_writable(args.out)
     writer: BeatCsvWriter | None = None
     status = RecordStatus(out)
+    summary = RecordSummary()
+    source: BleSource | None = None
 
     def on_beat(beat: Beat) -> None:
         nonlocal writer
@@ -140,6 +143,7 @@ async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary)
             writer.write(beat)
         status.beat(beat)
 
+    report = False  # at the end or at Ctrl-C, not after an error
     try:
         if args.emulate is not None:
             from biofeedback.sources.emulated import emulated_strap, recording_length_s
@@ -159,15 +163,20 @@ async def _record(args: argparse.Namespace, out: TextIO, summary: RecordSummary)
         else:
             source = BleSource(args.device, scan_timeout_s=args.timeout)
             await record(source, on_beat, duration_s=duration_s, on_event=status.event, summary=summary)
+        report = True
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run raises KeyboardInterrupt after this
+        report = True
+        raise
     finally:
         status.done()
         if writer is not None:
             writer.close()
-    if source.strap is not None:
-        battery = f", battery {source.battery_percent}%" if source.battery_percent is not None else ""
-        print(f"Strap: {source.strap.name} ({source.strap.address}){battery}; "
-              f"{source.malformed_frames} malformed notification(s) skipped.", file=out)
-    _print_summary(summary, args.out, out)
+        if report:
+            if source is not None and source.strap is not None:
+                battery = f", battery {source.battery_percent}%" if source.battery_percent is not None else ""
+                print(f"Strap: {source.strap.name} ({source.strap.address}){battery}; "
+                      f"{source.malformed_frames} malformed notification(s) skipped.", file=out)
+            _print_summary(summary, args.out, out)
     return 0
 
 
@@ -195,7 +204,7 @@ async def _end_with_strap(recording: asyncio.Future[RecordSummary], finished: as
         recording.result()  # raise what the recording raised
 
 
-def _demo(args: argparse.Namespace, out: TextIO, summary: RecordSummary) -> int:
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from biofeedback.errors import EmulatorError
 
     args.device = None
@@ -203,12 +212,13 @@ def _demo(args: argparse.Namespace, out: TextIO, summary: RecordSummary) -> int:
     args.timeout = 10.0
     args.emulate = args.rr_file
     try:
-        asyncio.run(_record(args, out, summary))
+        asyncio.run(_record(args, out))
     except EmulatorError as exc:
         from biofeedback.session import record
         from biofeedback.sources.replay import ReplaySource
 
         print(f"note: {exc}. Replaying {args.rr_file} without the Bluetooth stack instead.", file=out)
+        summary = RecordSummary()
         with BeatCsvWriter(args.out) as writer:
             asyncio.run(record(ReplaySource(read_rr_file(args.rr_file)), writer.write, summary=summary))
         _print_summary(summary, args.out, out)
@@ -259,23 +269,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     out = sys.stdout
-    summary = RecordSummary()
     try:
         if args.command == "scan":
             return asyncio.run(_scan(args, out))
         if args.command == "record":
-            return asyncio.run(_record(args, out, summary))
+            return asyncio.run(_record(args, out))
         if args.command == "demo":
-            return _demo(args, out, summary)
+            return _demo(args, out)
         if args.command == "show":
             return _show(args.file, args.plot, out)
     except BiofeedbackError as exc:
         print(f"biofeedback: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print(file=out)
-        if args.command == "record":
-            _print_summary(summary, args.out, out)
+    except KeyboardInterrupt:  # a recording has reported what it kept
         return 0
     parser.error(f"unknown command {args.command!r}")
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from biofeedback.beats import Beat
 from biofeedback.cli import main
+from biofeedback.display.status import RecordStatus, mm_ss
 from biofeedback.emulator import PrivateBus
 from biofeedback.formats import read_rr_file
 from biofeedback.session import RecordSummary
@@ -223,3 +225,30 @@ def test_regression_ctrl_c_waits_for_the_emulated_recording_to_stop_before_the_e
         assert stopped == ["cleanly"] and recording.cancelled()
 
     asyncio.run(main())
+
+
+def test_regression_ctrl_c_reports_the_strap_line_as_a_finished_recording_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a recording without --minutes ends with Ctrl-C; the KeyboardInterrupt handler in
+    # main printed only the beat summary, never the strap, battery and malformed-frame line
+    import biofeedback.cli
+
+    class CtrlCAtBeat30(RecordStatus):
+        def beat(self, beat: Beat) -> None:
+            super().beat(beat)
+            if self.beats == 30:
+                signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(biofeedback.cli, "RecordStatus", CtrlCAtBeat30)
+    out = tmp_path / "s.csv"
+    assert main(["record", "--emulate", str(SAMPLE), "--speed", "50", "--out", str(out)]) == 0
+    rows = read_csv(out)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-3:] == [
+        "Strap: Polar H10 EMU12345 (A0:9E:1A:12:34:56), battery 87%; 0 malformed notification(s) skipped.",
+        (f"Recorded {len(rows)} beats over {mm_ss(float(rows[-1]['t_s']))} (mm:ss); 0 gap(s) totalling 0.0 s; "
+         "0 link loss(es)."),
+        f"Beats written to {out}",
+    ]
+    assert len(rows) >= 30
