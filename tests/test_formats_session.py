@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from biofeedback.beats import Beat, Measurement
-from biofeedback.errors import FileFormatError
+from biofeedback.errors import FileFormatError, InvalidInputError
 from biofeedback.formats import BeatCsvWriter, read_rr_file
 from biofeedback.session import RecordSummary, record
 from biofeedback.sources.base import LinkLost, LinkRestored, SourceEvent
@@ -131,3 +131,20 @@ def test_record_breaks_the_chain_on_link_loss() -> None:
     (gap,) = summary.gaps
     assert gap.start_s == pytest.approx(5.0) and gap.end_s == pytest.approx(20.0)
     assert beats[5].t_s == pytest.approx(21.0)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [({"period_s": 0.0}, "period_s"), ({"period_s": float("nan")}, "period_s"),
+     ({"speed": 0.0}, "speed"), ({"speed": -2.0}, "speed"), ({"speed": float("inf")}, "speed")],
+)
+def test_regression_replay_rejects_a_speed_or_period_that_is_not_positive(
+    options: dict[str, float], named: str
+) -> None:
+    # period_s=0 silently yielded no beat at all, speed=0 raised ZeroDivisionError only
+    # once playing, a negative speed played as fast as it could
+    with pytest.raises(InvalidInputError, match=named):
+        ReplaySource([800.0, 810.0], **options)
+    if named == "period_s":
+        with pytest.raises(InvalidInputError, match=named):
+            group_into_notifications([800.0, 810.0], **options)

@@ -9,12 +9,14 @@ same beats, at any speed.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from biofeedback._validate import rr_array
+from biofeedback.errors import InvalidInputError
 from biofeedback.hrm import SensorContact
 from biofeedback.sources.base import Measurement, SourceEvent
 
@@ -28,7 +30,14 @@ def group_into_notifications(
 
     Each notification at ``k * period_s`` carries the intervals whose beats ended in
     ``((k-1) * period_s, k * period_s]``; notifications with no beat are kept (empty).
+
+    Raises
+    ------
+    InvalidInputError
+        Bad RR intervals, or ``period_s`` not a positive number of seconds.
     """
+    if not (math.isfinite(period_s) and period_s > 0):
+        raise InvalidInputError(f"period_s must be a positive number of seconds, got {period_s!r}")
     rr = rr_array(rr_ms, what="replay")
     t_s = np.cumsum(rr) / 1000.0
     k = np.ceil(t_s / period_s - 1e-12).astype(np.int64)
@@ -52,10 +61,17 @@ class ReplaySource:
         Times faster than real time; None plays as fast as the consumer takes them.
     period_s : float
         Time between notifications, s.
+
+    Raises
+    ------
+    InvalidInputError
+        Bad RR intervals, or ``speed`` or ``period_s`` not a positive finite number.
     """
 
     def __init__(self, rr_ms: Sequence[float] | npt.NDArray[np.float64], *, speed: float | None = None,
                  period_s: float = 1.0) -> None:
+        if speed is not None and not (math.isfinite(speed) and speed > 0):
+            raise InvalidInputError(f"speed must be a positive factor of real time (or None), got {speed!r}")
         self.frames = group_into_notifications(rr_ms, period_s)
         self.speed = speed
 
