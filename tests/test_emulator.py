@@ -14,11 +14,11 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
+from ble_helpers import MS_PER_UNIT, SAFETY_TIMEOUT_S, rr_units, run_emulated, wait_until
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
@@ -46,37 +46,10 @@ from biofeedback.hrm import (
     SensorContact,
 )
 
-T = TypeVar("T")
-
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-MS_PER_UNIT = 1000.0 / 1024.0
-SAFETY_TIMEOUT_S = 20.0  # a broken emulator fails the test instead of hanging it
 DEVICE_INFORMATION_UUID = "0000180a-0000-1000-8000-00805f9b34fb"
 
 pytestmark = pytest.mark.skipif(shutil.which("dbus-daemon") is None, reason="needs dbus-daemon")
-
-
-def rr_units(raw: list[int]) -> list[float]:
-    """RR intervals in ms that are exact multiples of 1/1024 s."""
-    return [r * MS_PER_UNIT for r in raw]
-
-
-def run_emulated(scenario: Callable[[EmulatedBlueZ], Awaitable[T]], **bluez_options: Any) -> T:
-    """Run ``scenario(bluez)`` in a fresh loop on a fresh private bus, and clean up."""
-
-    async def main() -> T:
-        async with EmulatedBlueZ(**bluez_options) as bluez:
-            return await asyncio.wait_for(scenario(bluez), SAFETY_TIMEOUT_S)
-
-    with PrivateBus():
-        return asyncio.run(main())
-
-
-async def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    """Poll ``condition`` every 5 ms until it holds (the emulator and bleak share one loop)."""
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.005)
 
 
 def decoded_rr(frames: list[tuple[float, bytes]]) -> list[float]:
