@@ -150,7 +150,8 @@ async def _record(args: argparse.Namespace, out: TextIO) -> int:
 
             rr_ms = read_rr_file(args.emulate)
             async with emulated_strap(rr_ms, speed=args.speed) as strap:
-                source = BleSource(args.device, scan_timeout_s=args.timeout, clock=strap.clock)
+                # the private bus holds this one strap: no need to listen on for others
+                source = BleSource(args.device, scan_timeout_s=args.timeout, clock=strap.clock, settle_s=0.0)
                 print(f"Emulated strap '{strap.name}' plays {args.emulate} ({len(rr_ms)} beats) "
                       f"at {args.speed:g}x real time", file=out)
                 # arrival jitter on the strap's clock grows with the speed: keep the lag
