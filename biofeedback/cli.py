@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=_positive, default=10.0, metavar="S",
                    help="seconds to look for the strap (default 10)")
     _add_emulation(p)
+    p.set_defaults(subparser=p)
 
     p = sub.add_parser(
         "demo",
@@ -82,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_emulation(p: argparse.ArgumentParser) -> None:
     p.add_argument("--emulate", type=Path, metavar="RR_FILE",
                    help="no strap: an emulated strap on a private D-Bus bus plays this RR file")
-    p.add_argument("--speed", type=_positive, default=1.0, help="with --emulate: times faster than real time")
+    p.add_argument("--speed", type=_positive, metavar="X",
+                   help="with --emulate: times faster than real time (default 1)")
 
 
 def _positive(text: str) -> float:
@@ -148,15 +150,16 @@ async def _record(args: argparse.Namespace, out: TextIO) -> int:
         if args.emulate is not None:
             from biofeedback.sources.emulated import emulated_strap, recording_length_s
 
+            speed = 1.0 if args.speed is None else args.speed
             rr_ms = read_rr_file(args.emulate)
-            async with emulated_strap(rr_ms, speed=args.speed) as strap:
+            async with emulated_strap(rr_ms, speed=speed) as strap:
                 # the private bus holds this one strap: no need to listen on for others
                 source = BleSource(args.device, scan_timeout_s=args.timeout, clock=strap.clock, settle_s=0.0)
                 print(f"Emulated strap '{strap.name}' plays {args.emulate} ({len(rr_ms)} beats) "
-                      f"at {args.speed:g}x real time", file=out)
+                      f"at {speed:g}x real time", file=out)
                 # arrival jitter on the strap's clock grows with the speed: keep the lag
                 # that counts as lost notifications at MAX_LAG_S of real time
-                clock = BeatClock(max_lag_s=MAX_LAG_S * max(1.0, args.speed))
+                clock = BeatClock(max_lag_s=MAX_LAG_S * max(1.0, speed))
                 recording = asyncio.ensure_future(
                     record(source, on_beat, duration_s=duration_s or recording_length_s(strap),
                            on_event=status.event, summary=summary, clock=clock))
@@ -269,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "record" and args.speed is not None and args.emulate is None:
+        args.subparser.error("--speed needs --emulate (a real strap plays in real time)")
     out = sys.stdout
     try:
         if args.command == "scan":

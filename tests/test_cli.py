@@ -252,3 +252,13 @@ def test_regression_ctrl_c_reports_the_strap_line_as_a_finished_recording_does(
         f"Beats written to {out}",
     ]
     assert len(rows) >= 30
+
+
+def test_regression_record_speed_without_emulate_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    # --speed only means something for an emulated strap; with a real one it was silently ignored
+    with pytest.raises(SystemExit) as exc:
+        main(["record", "--speed", "20", "--minutes", "1"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["biofeedback record: error: --speed needs --emulate (a real strap plays in real time) "
+                   "(see 'biofeedback record --help')"]
