@@ -20,7 +20,7 @@ from biofeedback import __version__
 from biofeedback.beats import MAX_LAG_S, Beat, BeatClock
 from biofeedback.display.status import RecordStatus, mm_ss
 from biofeedback.errors import BiofeedbackError
-from biofeedback.formats import BeatCsvWriter, check_writable, read_rr_file
+from biofeedback.formats import BeatCsvWriter, check_writable, read_gaps, read_rr_file
 from biofeedback.session import RecordSummary
 
 log = logging.getLogger("biofeedback")
@@ -233,7 +233,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 def _show(path: Path, plot: Path | None, out: TextIO) -> int:
     from biofeedback.analysis import format_summary, summarise
 
-    summary = summarise(read_rr_file(path))
+    summary = summarise(read_rr_file(path), read_gaps(path))
     print(f"HRV of {path} (after artefact correction):", file=out)
     for line in format_summary(summary):
         print("  " + line, file=out)

@@ -25,10 +25,10 @@ from typing import IO, Final, Literal, Self, overload
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback.beats import Beat, BeatFlags
+from biofeedback.beats import Beat, BeatFlags, Gap
 from biofeedback.errors import FileFormatError, InvalidInputError
 
-__all__ = ["BeatCsvWriter", "check_writable", "flags_to_text", "open_private", "read_rr_file"]
+__all__ = ["BeatCsvWriter", "check_writable", "flags_to_text", "open_private", "read_gaps", "read_rr_file"]
 
 log = logging.getLogger(__name__)
 
@@ -111,18 +111,9 @@ def read_rr_file(path: str | os.PathLike[str]) -> npt.NDArray[np.float64]:
         names the file and line.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise FileFormatError(f"{p}: no such file; give the path of an RR file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"{p}: cannot read it as text ({exc}); give a text or CSV RR file") from None
-    lines = [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1)]
-    lines = [(n, ln) for n, ln in lines if ln and not ln.startswith("#")]
-    if not lines:
-        raise FileFormatError(f"{p}: the file is empty; expected one RR interval in ms per line")
+    lines = _lines(p)
     first = lines[0][1]
-    if "," in first or ";" in first or "\t" in first:
+    if _is_csv(first):
         return _read_csv(p, lines)
     if not _is_number(first):
         lines = lines[1:]  # a one-word header such as "RR"
@@ -134,6 +125,59 @@ def read_rr_file(path: str | os.PathLike[str]) -> npt.NDArray[np.float64]:
     return _checked(p, np.asarray(values, dtype=np.float64), scale=None)
 
 
+def read_gaps(path: str | os.PathLike[str]) -> list[Gap]:
+    """The gaps recorded in a beat CSV (what ``biofeedback record --out`` writes).
+
+    Each beat flagged ``after_gap`` closes a gap from the beat before it to the start of
+    its own interval (``t_s - rr_ms / 1000``), as :class:`~biofeedback.beats.BeatClock`
+    recorded it. Files without ``t_s`` and ``flags`` columns have none.
+
+    Raises
+    ------
+    FileFormatError
+        The file cannot be read, or a row's ``t_s`` or ``rr_ms`` is not a number.
+    """
+    p = Path(path)
+    lines = _lines(p)
+    if not _is_csv(lines[0][1]):
+        return []
+    header, rows = _csv_rows(lines)
+    if not {"t_s", "rr_ms", "flags"} <= set(header):
+        return []
+    t_col, rr_col, flags_col = header.index("t_s"), header.index("rr_ms"), header.index("flags")
+    gaps: list[Gap] = []
+    previous_t_s = 0.0
+    for (n, _), row in zip(lines[1:], rows, strict=True):
+        cells = [row[c].strip() if c < len(row) else "" for c in (t_col, rr_col)]
+        if not all(_is_number(cell) for cell in cells):
+            raise FileFormatError(f"{p}:{n}: t_s {cells[0][:40]!r} or rr_ms {cells[1][:40]!r} is not a number")
+        t_s, rr_ms = float(cells[0]), float(cells[1])
+        flags = row[flags_col].split("+") if flags_col < len(row) else []
+        if "after_gap" in (f.strip() for f in flags):
+            gaps.append(Gap(start_s=previous_t_s, end_s=t_s - rr_ms / 1000.0, reason="recorded"))
+        previous_t_s = t_s
+    return gaps
+
+
+def _lines(p: Path) -> list[tuple[int, str]]:
+    """The numbered non-blank, non-comment lines of a text file."""
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise FileFormatError(f"{p}: no such file; give the path of an RR file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{p}: cannot read it as text ({exc}); give a text or CSV RR file") from None
+    lines = [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1)]
+    lines = [(n, ln) for n, ln in lines if ln and not ln.startswith("#")]
+    if not lines:
+        raise FileFormatError(f"{p}: the file is empty; expected one RR interval in ms per line")
+    return lines
+
+
+def _is_csv(first_line: str) -> bool:
+    return "," in first_line or ";" in first_line or "\t" in first_line
+
+
 def _is_number(s: str) -> bool:
     try:
         float(s)
@@ -142,18 +186,23 @@ def _is_number(s: str) -> bool:
     return True
 
 
-def _read_csv(p: Path, lines: list[tuple[int, str]]) -> npt.NDArray[np.float64]:
+def _csv_rows(lines: list[tuple[int, str]]) -> tuple[list[str], list[list[str]]]:
+    """The header (stripped, lower case) and the data rows of a CSV file's lines."""
     dialect = csv.Sniffer().sniff(lines[0][1], delimiters=",;\t")
     rows = list(csv.reader((ln for _, ln in lines), dialect))
-    header = [h.strip().lower() for h in rows[0]]
+    return [h.strip().lower() for h in rows[0]], rows[1:]
+
+
+def _read_csv(p: Path, lines: list[tuple[int, str]]) -> npt.NDArray[np.float64]:
+    header, rows = _csv_rows(lines)
     col = next((header.index(c) for c in _RR_COLUMNS if c in header), None)
     if col is None:
         raise FileFormatError(
-            f"{p}: no RR column in the header {rows[0]}; expected one named rr_ms (or rr, ibi, rr_s)"
+            f"{p}: no RR column in the header {lines[0][1]!r}; expected one named rr_ms (or rr, ibi, rr_s)"
         )
     scale = _RR_COLUMNS[header[col]]
     values = []
-    for (n, _), row in zip(lines[1:], rows[1:], strict=True):
+    for (n, _), row in zip(lines[1:], rows, strict=True):
         cell = row[col].strip() if col < len(row) else ""
         if not _is_number(cell):
             raise FileFormatError(f"{p}:{n}: {cell[:40]!r} in column {header[col]} is not a number")

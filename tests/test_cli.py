@@ -260,5 +260,24 @@ def test_regression_record_speed_without_emulate_is_a_usage_error(capsys: pytest
         main(["record", "--speed", "20", "--minutes", "1"])
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["biofeedback record: error: --speed needs --emulate (a real strap plays in real time) "
-                   "(see 'biofeedback record --help')"]
+    assert err == [("biofeedback record: error: --speed needs --emulate (a real strap plays in real time) "
+                    "(see 'biofeedback record --help')")]
+
+
+def test_regression_show_of_a_recording_counts_the_gaps_it_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # show read only the rr_ms column of a beat CSV: a recording with a link loss was
+    # summarised as "0 gap(s) (0.0 s)", against what record itself had reported
+    from biofeedback.beats import BeatFlags
+    from biofeedback.formats import BeatCsvWriter
+
+    rr = read_rr_file(SAMPLE)
+    t = np.cumsum(rr) / 1000
+    t[300:] += 12.5  # the link was down for 12.5 s before beat 300
+    path = tmp_path / "s.csv"
+    with BeatCsvWriter(path) as writer:
+        for i, (t_s, rr_ms) in enumerate(zip(t, rr, strict=True)):
+            writer.write(Beat(float(t_s), float(rr_ms), BeatFlags.AFTER_GAP if i == 300 else BeatFlags.NONE))
+    assert main(["show", str(path)]) == 0
+    assert "1 gap(s) (12.5 s)" in capsys.readouterr().out
