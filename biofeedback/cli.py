@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from biofeedback import __version__
+from biofeedback.analysis import mm_ss
 from biofeedback.beats import MAX_LAG_S, Beat, BeatClock
-from biofeedback.display.status import RecordStatus, mm_ss
+from biofeedback.display.status import RecordStatus
 from biofeedback.errors import BiofeedbackError
 from biofeedback.formats import BeatCsvWriter, check_writable, read_gaps, read_rr_file
 from biofeedback.session import RecordSummary

@@ -30,8 +30,15 @@ _BANDS = (("VLF", 0.0033, 0.04, "#dddddd"), ("LF", 0.04, 0.15, "#c6dbef"), ("HF"
 def session_figure(s: SessionSummary, title: str = "") -> Figure:
     """Heart rate over the session, per-breath RSA amplitude, and the HRV spectrum."""
     fig, (ax_hr, ax_rsa, ax_psd) = plt.subplots(3, 1, figsize=(10, 9), layout="constrained")
-    minutes = s.t_s / 60.0
-    ax_hr.plot(minutes, 60000.0 / s.nn_ms, lw=0.9, color="#c0392b")
+    # a beat whose interval started after the previous beat (a gap) starts a new line
+    starts = np.flatnonzero(np.diff(s.t_s) > s.nn_ms[1:] / 1000.0 + 1e-6) + 1
+    for t_s, nn_ms in zip(np.split(s.t_s, starts), np.split(s.nn_ms, starts), strict=True):
+        ax_hr.plot(t_s / 60.0, 60000.0 / nn_ms, lw=0.9, color="#c0392b")
+    if s.analysed.stop - s.analysed.start < s.nn_ms.size:
+        t0 = s.t_s[s.analysed.start] - s.nn_ms[s.analysed.start] / 1000.0
+        ax_hr.axvspan(t0 / 60.0, s.t_s[s.analysed.stop - 1] / 60.0, color="#f5b7b1", alpha=0.25, lw=0,
+                      label="longest unbroken stretch (metrics)")
+        ax_hr.legend(loc="upper right")
     ax_hr.set(xlabel="time (min)", ylabel="heart rate (beats/min)",
               title=title or f"{s.quality.n_intervals} beats, mean HR {s.time['mean_hr_bpm']:.1f} beats/min, "
               f"RMSSD {s.time['rmssd_ms']:.1f} ms")
@@ -49,7 +56,7 @@ def session_figure(s: SessionSummary, title: str = "") -> Figure:
     ax_rsa.grid(alpha=0.3)
 
     try:
-        f_hz, psd = hrv.power_spectrum(s.nn_ms, max_hz=0.5)
+        f_hz, psd = hrv.power_spectrum(s.nn_ms[s.analysed], max_hz=0.5)
     except InvalidInputError:
         f_hz, psd = np.zeros(0), np.zeros(0)
     for name, lo, hi, color in _BANDS:

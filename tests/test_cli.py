@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from biofeedback.analysis import mm_ss
 from biofeedback.beats import Beat
 from biofeedback.cli import main
-from biofeedback.display.status import RecordStatus, mm_ss
+from biofeedback.display.status import RecordStatus
 from biofeedback.emulator import PrivateBus
 from biofeedback.formats import read_rr_file
 from biofeedback.session import RecordSummary

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from biofeedback import hrv
+from biofeedback.analysis import mm_ss
 from biofeedback.beats import Beat, BeatFlags
-from biofeedback.display.status import RecordStatus, mm_ss
+from biofeedback.display.status import RecordStatus
 from biofeedback.formats import read_rr_file
 from biofeedback.sources.base import LinkLost, LinkRestored
 

@@ -10,20 +10,15 @@ from __future__ import annotations
 
 from typing import Final, TextIO
 
+from biofeedback.analysis import mm_ss
 from biofeedback.beats import Beat, BeatFlags
 from biofeedback.hrv import SlidingHRV
 from biofeedback.sources.base import LinkLost, LinkRestored, SourceEvent
 
-__all__ = ["RecordStatus", "mm_ss"]
+__all__ = ["RecordStatus"]
 
 LINE_EVERY_S: Final[float] = 30.0  # off a terminal: one status line per this much beat clock, s
 RMSSD_WINDOW_S: Final[float] = 60.0  # the live RMSSD's window, s
-
-
-def mm_ss(t_s: float) -> str:
-    """Seconds as ``mm:ss``."""
-    m, s = divmod(int(t_s), 60)
-    return f"{m:02d}:{s:02d}"
 
 
 class RecordStatus:
