@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import butter, sosfiltfilt  # type: ignore[import-untyped]
 
-from biofeedback._validate import rr_array
+from biofeedback._validate import finite_array, rr_array
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrv._spectral import (
     DEFAULT_FS_HZ,
@@ -68,16 +68,9 @@ class RsaBreaths:
 
 
 def _times_array(t_s: npt.ArrayLike, n: int, name: str, what: str) -> FloatArray:
-    try:
-        t = np.asarray(t_s, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{name} must be numbers (times in s) for {what}: {exc}") from None
-    if t.ndim != 1:
-        raise InvalidInputError(f"{name} must be a 1-D sequence of times in s for {what}, got shape {t.shape}")
+    t = finite_array(t_s, name=name, holds="times in s", what=what)
     if n >= 0 and t.size != n:
         raise InvalidInputError(f"{name} has {t.size} times but rr_ms has {n} intervals: give one time per beat")
-    if not np.all(np.isfinite(t)):
-        raise InvalidInputError(f"{name} contains NaN or infinite values for {what}: remove them first")
     if np.any(np.diff(t) <= 0):
         raise InvalidInputError(f"{name} must be strictly increasing (s) for {what}")
     return t
