@@ -133,10 +133,6 @@ class BeatClock:
         """Time of the latest beat on the beat clock, s (0 before the first beat)."""
         return self._last_t_s
 
-    def to_beat_clock(self, t_arrival_s: float) -> float | None:
-        """Map an arrival time onto the beat clock, s; None before the first anchor."""
-        return None if self._offset_s is None else t_arrival_s - self._offset_s
-
     def break_chain(self, reason: str = "link lost") -> None:
         """Mark the chain as broken: the next measurement re-anchors it and closes a gap."""
         if self._offset_s is not None and self._broken_reason is None:
