@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 from bleak.backends.bluezdbus.manager import get_global_bluez_manager
 
 from biofeedback.beats import Measurement
@@ -20,6 +22,11 @@ T = TypeVar("T")
 MS_PER_UNIT = 1000.0 / 1024.0
 SAFETY_TIMEOUT_S = 25.0  # a broken source fails the test instead of hanging it
 Frame = tuple[float, bytes]
+
+
+def quantised(rr_ms: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """What a strap sends for these intervals: RR in whole units of 1/1024 s, as ms."""
+    return np.round(rr_ms * 1.024) / 1.024
 
 
 def rr_units(raw: list[int]) -> list[float]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ble_helpers import quantised
 
 from biofeedback.analysis import mm_ss
 from biofeedback.beats import Beat
@@ -27,13 +28,6 @@ from biofeedback.session import RecordSummary
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "polarh10_slow_breathing.txt"
 
 
-@pytest.fixture(autouse=True)
-def _not_the_first_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    (tmp_path / "config" / "biofeedback").mkdir(parents=True)
-    (tmp_path / "config" / "biofeedback" / "first-run-notice-shown").touch()
-
-
 def test_the_first_run_says_not_a_medical_device_once(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "fresh"))
@@ -42,11 +36,6 @@ def test_the_first_run_says_not_a_medical_device_once(tmp_path: Path, capsys: py
     main(["record", "--emulate", str(tmp_path / "nope.txt")])
     err = capsys.readouterr().err
     assert err.count("not a medical device") == 1
-
-
-def quantised(rr_ms: np.ndarray) -> np.ndarray:
-    """What a strap sends: RR in whole units of 1/1024 s."""
-    return np.round(rr_ms * 1.024) / 1.024
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

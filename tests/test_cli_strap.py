@@ -12,19 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ble_helpers import quantised
 
 from biofeedback.cli import main
 from biofeedback.emulator import EmulatedBlueZ, EmulatedStrap, PrivateBus, frames_from_rr
 from biofeedback.formats import read_rr_file
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "polarh10_slow_breathing.txt"
-
-
-@pytest.fixture(autouse=True)
-def _not_the_first_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    (tmp_path / "config" / "biofeedback").mkdir(parents=True)
-    (tmp_path / "config" / "biofeedback" / "first-run-notice-shown").touch()
 
 
 @contextlib.contextmanager
@@ -87,7 +81,7 @@ def test_record_by_name_fragment_from_a_strap(tmp_path: Path, capsys: pytest.Cap
         assert main(["record", "--device", "polar", "--minutes", "1", "--out", str(out)]) == 0
     with out.open() as f:
         got = np.array([float(r["rr_ms"]) for r in csv.DictReader(f)])
-    sent = np.round(rr * 1.024) / 1.024
+    sent = quantised(rr)
     expected = int(np.searchsorted(np.cumsum(sent) / 1000, 60.0, side="right"))
     np.testing.assert_array_equal(got, sent[:expected])
     assert "Polar H10 7E57AB12 (A0:9E:1A:12:34:56), battery 87%" in capsys.readouterr().out
