@@ -276,9 +276,7 @@ class BleSource:
             # for a D-Bus connection that never finished opening to report its end: it
             # never does, and the attempt would hang for CLEANUP_TIMEOUT_S.
             if up:
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(CLEANUP_TIMEOUT_S):
-                        await client.disconnect()
+                await self._release(client)
             raise
         self.connects += 1
         log.info(
@@ -306,12 +304,16 @@ class BleSource:
         return int(value[0])
 
     async def _release(self, client: BleakClient) -> None:
-        """After a link loss: close the client's private D-Bus connection (bleak leaks it)."""
+        """Disconnect a client whose link is gone or failed; never raises.
+
+        After a link loss this closes the client's private D-Bus connection, which bleak
+        3.1 would otherwise leak.
+        """
         try:
             async with asyncio.timeout(CLEANUP_TIMEOUT_S):
                 await client.disconnect()
         except Exception as exc:  # noqa: BLE001 - cleanup must never stop the stream
-            log.debug("disconnect after link loss failed: %r", exc)
+            log.debug("disconnect of a lost or failed link failed: %r", exc)
 
     async def _reconnect(
         self, ble_device: BLEDevice, info: StrapInfo, queue: asyncio.Queue[_QueueItem]
