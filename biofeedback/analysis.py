@@ -106,7 +106,7 @@ def _stretch_starts(rr: FloatArray, gaps: list[Gap]) -> tuple[list[int], FloatAr
     for gap in sorted(gaps, key=lambda g: g.start_s):
         i = int(np.searchsorted(t_s, gap.start_s - _GAP_MATCH_S))
         if i + 1 < t_s.size and abs(t_s[i] - gap.start_s) <= _GAP_MATCH_S:
-            t_s[i + 1 :] += gap.end_s - gap.start_s
+            t_s[i + 1 :] += gap.duration_s
             starts.append(i + 1)
     return starts, t_s
 
