@@ -42,12 +42,16 @@ class Measurement:
         RR intervals in this notification, ms, oldest first; possibly empty.
     contact : SensorContact
         Skin-contact status the strap reported.
+    raw : bytes
+        The notification as it came over the air (0x2A37 payload), where the source has
+        it (a strap); empty otherwise. Kept so that a store can keep the strap's frames.
     """
 
     t_arrival_s: float
     heart_rate_bpm: int
     rr_ms: tuple[float, ...] = ()
     contact: SensorContact = SensorContact.NOT_SUPPORTED
+    raw: bytes = b""
 
 
 class BeatFlags(enum.IntFlag):

@@ -1,28 +1,35 @@
 """The ``biofeedback`` command.
 
 Every user mistake (a wrong option, a broken file, a missing strap) ends in one line on
-stderr and a non-zero exit code, never a traceback. Ctrl-C ends a recording cleanly
-with exit code 0 and everything recorded so far kept.
+stderr and a non-zero exit code, never a traceback. Ctrl-C, SIGTERM and SIGHUP end a
+recording cleanly (notifications stopped, the strap disconnected) with exit code 0 and
+everything recorded so far kept; a recording that recorded nothing exits with 1.
+
+The commands parse options, build the pieces of a session
+(:class:`biofeedback.session.Session`: a source, sinks, displays) and report; heavy
+libraries are imported inside the command that needs them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from biofeedback import __version__
-from biofeedback.analysis import mm_ss
-from biofeedback.beats import MAX_LAG_S, Beat, BeatClock
-from biofeedback.display.status import RecordStatus
 from biofeedback.errors import BiofeedbackError
-from biofeedback.formats import BeatCsvWriter, check_writable, read_gaps, read_rr_file
-from biofeedback.session import RecordSummary
+
+if TYPE_CHECKING:
+    from biofeedback.session import Session
+    from biofeedback.sources.base import HeartRateSource
+    from biofeedback.sources.ble import BleSource
 
 log = logging.getLogger("biofeedback")
 
@@ -32,6 +39,11 @@ NOT_A_MEDICAL_DEVICE = (
 )
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 DEMO_RR_FILE = "polarh10_slow_breathing.txt"
+NOTHING_RECORDED = (
+    "No beats recorded: check that the strap is worn with wet electrodes and in range "
+    "('biofeedback scan' lists it), then try again"
+)
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # each ends a recording as Ctrl-C does
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,28 +69,37 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("record", help="record a session from a strap (no pacer)")
     p.add_argument("--device", metavar="D", help="address or part of the name (default: the only strap in range)")
     p.add_argument("--minutes", type=_positive, metavar="N", help="stop after N minutes of beats (default: Ctrl-C)")
-    p.add_argument("--out", type=Path, metavar="FILE.csv", help="write the beats as CSV (t_s, rr_ms, flags)")
+    p.add_argument("--out", type=Path, metavar="FILE.csv",
+                   help="write the beats as CSV (t_s, rr_ms, flags; gaps and where from in # lines)")
     p.add_argument("--timeout", type=_positive, default=10.0, metavar="S",
                    help="seconds to look for the strap (default 10)")
     _add_emulation(p)
+    _add_force(p)
     p.set_defaults(subparser=p)
 
     p = sub.add_parser(
         "demo",
         help="play a recorded session through an emulated strap and the real Bluetooth stack, then show its HRV",
     )
-    p.add_argument("--out", type=Path, default=Path("biofeedback-demo.csv"), metavar="FILE.csv",
-                   help="where to write the recorded beats (default biofeedback-demo.csv)")
+    p.add_argument("--out", type=Path, metavar="FILE.csv",
+                   help="where to write the recorded beats (default: a new demo-DATE-TIME.csv in the data folder)")
     p.add_argument("--speed", type=_positive, default=40.0, help="times faster than real time (default 40)")
     p.add_argument("--rr-file", type=Path, default=SAMPLE_DIR / DEMO_RR_FILE, metavar="FILE",
                    help=f"RR file the emulated strap plays (default sample_data/{DEMO_RR_FILE})")
-    p.add_argument("--plot", type=Path, default=Path("biofeedback-demo.png"), metavar="FILE.png",
-                   help="where to draw the session (default biofeedback-demo.png)")
+    p.add_argument("--plot", type=Path, metavar="FILE.png",
+                   help="where to draw the session (default: beside the CSV, ending .png)")
+    _add_force(p)
 
     p = sub.add_parser("show", help="HRV of a recording (RR text file or beat CSV), with an optional plot")
     p.add_argument("file", type=Path, help="RR file: one interval in ms per line, or a CSV with an rr_ms column")
     p.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw the session to this image")
+    _add_force(p)
     return parser
+
+
+def _add_force(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing file that biofeedback did not write")
 
 
 def _add_emulation(p: argparse.ArgumentParser) -> None:
@@ -116,125 +137,155 @@ async def _scan(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _print_summary(summary: RecordSummary, out_path: Path | None, out: TextIO) -> None:
-    gaps = sum(g.duration_s for g in summary.gaps)
-    print(f"Recorded {summary.beats} beats over {mm_ss(summary.duration_s)} (mm:ss); "
-          f"{len(summary.gaps)} gap(s) totalling {gaps:.1f} s; {summary.link_losses} link loss(es).", file=out)
-    if out_path is not None:
-        print(f"Beats written to {out_path}" if summary.beats else f"No beats recorded: {out_path} not written",
-              file=out)
+def _report(session: Session, out_path: Path | None, out: TextIO) -> None:
+    """What a recording kept: the strap, beats, gaps, link losses, the file."""
+    from biofeedback.display.summary import mm_ss
+
+    ble = _ble_of(session.source)
+    if ble is not None and ble.strap is not None:
+        battery = f", battery {ble.battery_percent}%" if ble.battery_percent is not None else ""
+        print(f"Strap: {ble.strap.name} ({ble.strap.address}){battery}; "
+              f"{ble.malformed_frames} malformed notification(s) skipped.", file=out)
+    rec = session.recording()
+    losses = sum(1 for e in rec.link_events if e.kind == "lost")
+    print(f"Recorded {rec.n_beats} beats over {mm_ss(rec.duration_s)} (mm:ss); "
+          f"{len(rec.gaps)} gap(s) totalling {rec.gap_total_s:.1f} s; {losses} link loss(es).", file=out)
+    if out_path is not None and rec.n_beats:
+        print(f"Beats written to {out_path}", file=out)
 
 
-async def _record(args: argparse.Namespace, out: TextIO) -> int:
-    """Record from a strap (or an emulated one); report at the end, or at Ctrl-C, what was kept."""
-    from biofeedback.session import record
+def _ble_of(source: HeartRateSource) -> BleSource | None:
+    """The BLE source behind ``source`` (itself, or an emulated strap's reader), if any."""
     from biofeedback.sources.ble import BleSource
+    from biofeedback.sources.emulated import EmulatedSource
 
-    duration_s = args.minutes * 60.0 if args.minutes else None
-    if args.out is not None:
-        check_writable(args.out)
-    writer: BeatCsvWriter | None = None
-    status = RecordStatus(out)
-    summary = RecordSummary()
-    source: BleSource | None = None
+    if isinstance(source, EmulatedSource):
+        return source.ble
+    return source if isinstance(source, BleSource) else None
 
-    def on_beat(beat: Beat) -> None:
-        nonlocal writer
-        if args.out is not None:
-            if writer is None:  # an earlier file there is replaced only once there is a beat to keep
-                writer = BeatCsvWriter(args.out)
-            writer.write(beat)
-        status.beat(beat)
 
-    report = False  # at the end or at Ctrl-C, not after an error
-    try:
-        if args.emulate is not None:
-            from biofeedback.sources.emulated import emulated_strap, recording_length_s
+@contextlib.contextmanager
+def _stop_on_signals(session: Session) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP stop the session as its end would; a second one cancels it."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    installed: list[signal.Signals] = []
 
-            speed = 1.0 if args.speed is None else args.speed
-            rr_ms = read_rr_file(args.emulate)
-            async with emulated_strap(rr_ms, speed=speed) as strap:
-                # the private bus holds this one strap: no need to listen on for others
-                source = BleSource(args.device, scan_timeout_s=args.timeout, clock=strap.clock, settle_s=0.0)
-                print(f"Emulated strap '{strap.name}' plays {args.emulate} ({len(rr_ms)} beats) "
-                      f"at {speed:g}x real time", file=out)
-                # arrival jitter on the strap's clock grows with the speed: keep the lag
-                # that counts as lost notifications at MAX_LAG_S of real time
-                clock = BeatClock(max_lag_s=MAX_LAG_S * max(1.0, speed))
-                recording = asyncio.ensure_future(
-                    record(source, on_beat, duration_s=duration_s or recording_length_s(strap),
-                           on_event=status.event, summary=summary, clock=clock))
-                await _end_with_strap(recording, strap.finished)
+    def on_signal(sig: signal.Signals) -> None:
+        if session.stop_requested and task is not None:
+            log.warning("%s again: stopping now", sig.name)
+            task.cancel()
         else:
-            source = BleSource(args.device, scan_timeout_s=args.timeout)
-            await record(source, on_beat, duration_s=duration_s, on_event=status.event, summary=summary)
+            log.info("%s: ending the recording", sig.name)
+            session.stop()
+
+    for name in STOP_SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        try:
+            loop.add_signal_handler(sig, on_signal, sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or not on this system
+            continue
+        installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def _run_session(source: HeartRateSource, out_path: Path | None, duration_s: float | None,
+                       out: TextIO) -> int:
+    """Record from ``source`` into the beat CSV with the status line; report what was kept."""
+    from biofeedback.display.status import RecordStatus
+    from biofeedback.formats import BeatCsvSink
+    from biofeedback.pieces import Piece
+    from biofeedback.session import Session
+
+    sinks: list[Piece] = [BeatCsvSink(out_path)] if out_path is not None else []
+    session = Session(source, sinks=sinks, displays=[RecordStatus(out)], duration_s=duration_s)
+    report = False  # at the end or at a signal, not after an error
+    try:
+        with _stop_on_signals(session):
+            await session.run()
         report = True
-    except asyncio.CancelledError:  # Ctrl-C: asyncio.run raises KeyboardInterrupt after this
+    except asyncio.CancelledError:  # a second signal
         report = True
         raise
     finally:
-        status.done()
-        if writer is not None:
-            writer.close()
         if report:
-            if source is not None and source.strap is not None:
-                battery = f", battery {source.battery_percent}%" if source.battery_percent is not None else ""
-                print(f"Strap: {source.strap.name} ({source.strap.address}){battery}; "
-                      f"{source.malformed_frames} malformed notification(s) skipped.", file=out)
-            _print_summary(summary, args.out, out)
+            _report(session, out_path, out)
+    if not session.beats:
+        not_written = f" ({out_path} not written)" if out_path is not None else ""
+        print(f"biofeedback: {NOTHING_RECORDED}{not_written}.", file=sys.stderr)
+        return 1
     return 0
 
 
-async def _end_with_strap(recording: asyncio.Future[RecordSummary], finished: asyncio.Event,
-                          grace_s: float = 2.0) -> None:
-    """Wait for the recording; once the emulated strap has sent its last frame, allow
-    ``grace_s`` real seconds for it to arrive, then end the recording.
+def _emulated_source(rr_file: Path, speed: float, timeout_s: float, out: TextIO) -> HeartRateSource:
+    from biofeedback.formats import read_rr_file
+    from biofeedback.sources.emulated import EmulatedSource
 
-    Whichever way this ends (Ctrl-C included), the recording has stopped the strap and
-    finished when it returns: the emulator it talks to goes away right after.
-    """
-    watcher = asyncio.ensure_future(finished.wait())
-    both: set[asyncio.Future[Any]] = {recording, watcher}
-    try:
-        await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
-        if not recording.done():
-            await asyncio.wait({recording}, timeout=grace_s)
-        if not recording.done():
-            log.info("the emulated strap has sent everything; ending the recording")
-    finally:
-        watcher.cancel()
-        recording.cancel()
-        await asyncio.wait(both)
-    if not recording.cancelled():
-        recording.result()  # raise what the recording raised
+    rr_ms = read_rr_file(rr_file)
+    source = EmulatedSource(rr_ms, speed=speed, scan_timeout_s=timeout_s)
+    print(f"Emulated strap '{source.strap.name}' plays {rr_file} ({len(rr_ms)} beats) "
+          f"at {speed:g}x real time", file=out)
+    return source
+
+
+async def _record(args: argparse.Namespace, out: TextIO) -> int:
+    """Record from a strap (or an emulated one); report at the end, or at a signal, what was kept."""
+    from biofeedback.formats import check_writable
+
+    duration_s = args.minutes * 60.0 if args.minutes else None
+    if args.out is not None:
+        check_writable(args.out, force=args.force)
+    source: HeartRateSource
+    if args.emulate is not None:
+        source = _emulated_source(args.emulate, 1.0 if args.speed is None else args.speed, args.timeout, out)
+    else:
+        from biofeedback.sources.ble import BleSource
+
+        source = BleSource(args.device, scan_timeout_s=args.timeout)
+    return await _run_session(source, args.out, duration_s, out)
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from biofeedback.errors import EmulatorError
+    from biofeedback.formats import check_writable
+    from biofeedback.paths import new_file
 
-    args.device = None
-    args.minutes = None
-    args.timeout = 10.0
-    args.emulate = args.rr_file
+    csv_path: Path = args.out if args.out is not None else new_file("demo", ".csv")
+    plot: Path = args.plot if args.plot is not None else csv_path.with_suffix(".png")
+    if args.plot is None and args.out is None and plot.exists():
+        plot = new_file("demo", ".png", folder=csv_path.parent)
+    check_writable(csv_path, force=args.force)
+    check_writable(plot, force=args.force)
+    print(f"The demo writes its beats to {csv_path} and its plot to {plot}", file=out)
     try:
-        asyncio.run(_record(args, out))
+        code = asyncio.run(_run_session(_emulated_source(args.rr_file, args.speed, 10.0, out), csv_path, None, out))
     except EmulatorError as exc:
-        from biofeedback.session import record
+        from biofeedback.formats import read_rr_file
         from biofeedback.sources.replay import ReplaySource
 
         print(f"note: {exc}. Replaying {args.rr_file} without the Bluetooth stack instead.", file=out)
-        summary = RecordSummary()
-        with BeatCsvWriter(args.out) as writer:
-            asyncio.run(record(ReplaySource(read_rr_file(args.rr_file)), writer.write, summary=summary))
-        _print_summary(summary, args.out, out)
+        source = ReplaySource(read_rr_file(args.rr_file), kind=f"replay:{args.rr_file.name}")
+        code = asyncio.run(_run_session(source, csv_path, None, out))
+    if code:
+        return code
     print(file=out)
-    return _show(args.out, args.plot, out)
+    return _show(csv_path, plot, out, force=True)  # the plot path was checked above
 
 
-def _show(path: Path, plot: Path | None, out: TextIO) -> int:
-    from biofeedback.analysis import format_summary, summarise
+def _show(path: Path, plot: Path | None, out: TextIO, *, force: bool = False) -> int:
+    from biofeedback.analysis import summarise
+    from biofeedback.display.summary import format_summary
+    from biofeedback.formats import check_writable, read_recording
 
-    summary = summarise(read_rr_file(path), read_gaps(path))
+    if plot is not None:
+        check_writable(plot, force=force)
+    summary = summarise(read_recording(path))
     print(f"HRV of {path} (after artefact correction):", file=out)
     for line in format_summary(summary):
         print("  " + line, file=out)
@@ -284,12 +335,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return _demo(args, out)
         if args.command == "show":
-            return _show(args.file, args.plot, out)
+            return _show(args.file, args.plot, out, force=args.force)
     except BiofeedbackError as exc:
         print(f"biofeedback: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:  # a recording has reported what it kept
-        return 0
+    except (KeyboardInterrupt, asyncio.CancelledError):  # outside a recording, or a second signal in one
+        return 130
     parser.error(f"unknown command {args.command!r}")
 
 

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from biofeedback import hrv
+from biofeedback import __version__, hrv
 from biofeedback.analysis import SessionSummary
 from biofeedback.errors import FileFormatError, InvalidInputError
 from biofeedback.formats import open_private
@@ -30,25 +30,24 @@ _BANDS = (("VLF", 0.0033, 0.04, "#dddddd"), ("LF", 0.04, 0.15, "#c6dbef"), ("HF"
 def session_figure(s: SessionSummary, title: str = "") -> Figure:
     """Heart rate over the session, per-breath RSA amplitude, and the HRV spectrum."""
     fig, (ax_hr, ax_rsa, ax_psd) = plt.subplots(3, 1, figsize=(10, 9), layout="constrained")
-    # a beat whose interval started after the previous beat (a gap) starts a new line
-    starts = np.flatnonzero(np.diff(s.t_s) > s.nn_ms[1:] / 1000.0 + 1e-6) + 1
-    for t_s, nn_ms in zip(np.split(s.t_s, starts), np.split(s.nn_ms, starts), strict=True):
-        ax_hr.plot(t_s / 60.0, 60000.0 / nn_ms, lw=0.9, color="#c0392b")
-    if s.analysed.stop - s.analysed.start < s.nn_ms.size:
+    for stretch in s.stretches:  # each unbroken stretch is a line of its own
+        ax_hr.plot(s.t_s[stretch] / 60.0, 60000.0 / s.nn_ms[stretch], lw=0.9, color="#c0392b")
+    if s.analysed_beats < s.nn_ms.size:
         t0 = s.t_s[s.analysed.start] - s.nn_ms[s.analysed.start] / 1000.0
         ax_hr.axvspan(t0 / 60.0, s.t_s[s.analysed.stop - 1] / 60.0, color="#f5b7b1", alpha=0.25, lw=0,
                       label="longest unbroken stretch (metrics)")
         ax_hr.legend(loc="upper right")
+    figures = (f", mean heart rate {s.time['mean_hr_bpm']:.1f} beats/min, "
+               f"beat-to-beat variation (RMSSD) {s.time['rmssd_ms']:.1f} ms") if s.time is not None else ""
     ax_hr.set(xlabel="time (min)", ylabel="heart rate (beats/min)",
-              title=title or f"{s.quality.n_intervals} beats, mean HR {s.time['mean_hr_bpm']:.1f} beats/min, "
-              f"RMSSD {s.time['rmssd_ms']:.1f} ms")
+              title=title or f"{s.quality.n_intervals} beats{figures}")
     ax_hr.grid(alpha=0.3)
 
     if s.rsa is not None and s.rsa.amplitude_bpm.size:
         mid_min = (s.rsa.start_s + s.rsa.end_s) / 120.0
         width_min = (s.rsa.end_s - s.rsa.start_s) / 60.0 * 0.85
         ax_rsa.bar(mid_min, s.rsa.amplitude_bpm, width=width_min, color="#2e86c1")
-        ax_rsa.set_title(f"RSA amplitude per breath (median {np.nanmedian(s.rsa.amplitude_bpm):.1f} beats/min)")
+        ax_rsa.set_title(f"Heart-rate swing per breath (RSA amplitude; median {np.nanmedian(s.rsa.amplitude_bpm):.1f} beats/min)")
     else:
         ax_rsa.text(0.5, 0.5, "too short for per-breath RSA", ha="center", va="center", transform=ax_rsa.transAxes)
     ax_rsa.set(xlabel="time (min)", ylabel="peak-to-trough HR (beats/min)")
@@ -57,7 +56,7 @@ def session_figure(s: SessionSummary, title: str = "") -> Figure:
 
     try:
         f_hz, psd = hrv.power_spectrum(s.nn_ms[s.analysed], max_hz=0.5)
-    except InvalidInputError:
+    except InvalidInputError:  # too short for a spectrum
         f_hz, psd = np.zeros(0), np.zeros(0)
     for name, lo, hi, color in _BANDS:
         ax_psd.axvspan(lo, hi, color=color, alpha=0.6, lw=0, label=name)
@@ -69,6 +68,12 @@ def session_figure(s: SessionSummary, title: str = "") -> Figure:
     ax_psd.legend(loc="upper right")
     ax_psd.grid(alpha=0.3)
     return fig
+
+
+def _metadata(fmt: str) -> dict[str, str] | None:
+    """Our name in the file, so that a later run knows it may replace it (see formats.written_by_biofeedback)."""
+    key = {"png": "Software", "pdf": "Creator", "svg": "Creator", "eps": "Creator", "ps": "Creator"}.get(fmt)
+    return {key: f"biofeedback {__version__}"} if key else None
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
@@ -87,7 +92,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
             names = ", ".join(f".{name}" for name in sorted(supported))
             raise FileFormatError(f"{p}: cannot draw a .{fmt} image; give a file name ending in one of {names}")
         with open_private(p, "wb") as f:
-            fig.savefig(f, format=fmt, dpi=110)
+            fig.savefig(f, format=fmt, dpi=110, metadata=_metadata(fmt))
     finally:
         plt.close(fig)
     return p

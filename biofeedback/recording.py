@@ -49,6 +49,9 @@ class RecordingMeta:
         The strap, when there was one.
     software_version : str
         The biofeedback version that recorded it.
+    start_estimated : bool
+        True when the file held no start time and ``start_utc`` was estimated (e.g. from
+        the file's modification time minus the recording's length).
     """
 
     start_utc: dt.datetime
@@ -57,6 +60,7 @@ class RecordingMeta:
     device_name: str | None = None
     device_address: str | None = None
     software_version: str = ""
+    start_estimated: bool = False
 
     def __post_init__(self) -> None:
         if self.start_utc.tzinfo is None or self.start_utc.utcoffset() != dt.timedelta(0):

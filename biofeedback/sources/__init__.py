@@ -6,6 +6,7 @@ from biofeedback.sources.base import (
     LinkRestored,
     Measurement,
     SourceEvent,
+    SourceInfo,
 )
 
-__all__ = ["HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent"]
+__all__ = ["HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]

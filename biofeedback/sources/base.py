@@ -1,19 +1,31 @@
 """What every heart-rate source yields, and the protocol the live loop relies on.
 
-A source is an async iterator of :data:`SourceEvent`: measurements, plus link events
-from sources that have a link. The loop that consumes it never knows which source it has
-(BLE strap, simulated person, replayed file).
+A source has a lifetime of its own: it is an async context manager, and inside it an
+async iterator of :data:`SourceEvent` (measurements, plus link events from sources that
+have a link)::
+
+    async with source:
+        async for event in source:
+            ...
+
+Leaving the ``async with`` block stops the source (notifications off, disconnected,
+emulator stopped) and waits for that, however the block is left. The loop that consumes
+it never knows which source it has (BLE strap, emulated strap, simulated person,
+replayed file); it asks :meth:`HeartRateSource.info` what to write in the recording's
+metadata and how fast the source plays, and :meth:`HeartRateSource.clock_s` what time it
+is on the clock of ``t_arrival_s``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
 
 from biofeedback.beats import Measurement
 
-__all__ = ["HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent"]
+__all__ = ["HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +62,44 @@ class LinkRestored:
 SourceEvent = Measurement | LinkLost | LinkRestored
 
 
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What a source says about itself, for the recording's metadata and the beat clock.
+
+    Attributes
+    ----------
+    kind : str
+        ``"ble"``, ``"emulated"``, ``"replay:NAME"``, ``"sim:SEED"``...
+    speed : float
+        Source-clock seconds per wall-clock second: 1 for a strap, the emulation or replay
+        speed otherwise. Arrival jitter on the source's clock grows with it, so the session
+        scales the beat clock's lag threshold by it (see :class:`~biofeedback.beats.BeatClock`).
+    device_name, device_address : str or None
+        The strap, once known (after the iteration started).
+    """
+
+    kind: str
+    speed: float = 1.0
+    device_name: str | None = None
+    device_address: str | None = None
+
+
 @runtime_checkable
 class HeartRateSource(Protocol):
-    """Anything that yields measurements (and link events) as an async iterator."""
+    """A source of measurements (and link events): async context manager + async iterator."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
     def __aiter__(self) -> AsyncIterator[SourceEvent]: ...
+
+    def info(self) -> SourceInfo:
+        """What is known about the source so far."""
+        ...
+
+    def clock_s(self) -> float:
+        """Now, on the clock of ``t_arrival_s``, s."""
+        ...

@@ -38,7 +38,7 @@ from bleak.exc import BleakDeviceNotFoundError, BleakError
 from biofeedback.beats import Measurement
 from biofeedback.errors import ConnectError, InvalidInputError, MalformedFrameError
 from biofeedback.hrm import BATTERY_LEVEL_UUID, HEART_RATE_MEASUREMENT_UUID, HeartRateMeasurement
-from biofeedback.sources.base import LinkLost, LinkRestored, SourceEvent
+from biofeedback.sources.base import LinkLost, LinkRestored, SourceEvent, SourceInfo
 from biofeedback.sources.bluez_errors import bluetooth_errors, reason, unavailable
 from biofeedback.sources.scan import SETTLE_S, StrapInfo, check_timeout, find_strap
 
@@ -163,6 +163,19 @@ class BleSource:
 
     # -- public iteration / lifetime -------------------------------------------------
 
+    def info(self) -> SourceInfo:
+        """``"ble"``, real time, and the strap once it was found."""
+        strap = self.strap
+        return SourceInfo(
+            kind="ble",
+            device_name=strap.name if strap is not None else None,
+            device_address=strap.address if strap is not None else None,
+        )
+
+    def clock_s(self) -> float:
+        """Now on the clock of ``t_arrival_s`` (``clock()``), s."""
+        return self.clock()
+
     def __aiter__(self) -> AsyncIterator[SourceEvent]:
         agen = self._events()
         self._agen = weakref.ref(agen)
@@ -240,6 +253,7 @@ class BleSource:
                     heart_rate_bpm=hrm.heart_rate_bpm,
                     rr_ms=hrm.rr_ms,
                     contact=hrm.contact,
+                    raw=data,
                 )
         finally:
             try:

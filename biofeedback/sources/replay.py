@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Sequence
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from types import TracebackType
+from typing import Self
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +21,7 @@ import numpy.typing as npt
 from biofeedback._validate import rr_array
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrm import SensorContact
-from biofeedback.sources.base import Measurement, SourceEvent
+from biofeedback.sources.base import Measurement, SourceEvent, SourceInfo
 
 __all__ = ["ReplaySource", "group_into_notifications"]
 
@@ -61,27 +64,74 @@ class ReplaySource:
         Times faster than real time; None plays as fast as the consumer takes them.
     period_s : float
         Time between notifications, s.
+    kind : str
+        What :meth:`info` names as the source (e.g. ``"replay:FILE"``).
 
     Raises
     ------
     InvalidInputError
         Bad RR intervals, or ``speed`` or ``period_s`` not a positive finite number.
+
+    Examples
+    --------
+    >>> async def main() -> None:  # doctest: +SKIP
+    ...     async with ReplaySource(rr_ms, speed=10.0) as source:
+    ...         async for event in source:
+    ...             handle(event)
+
+    Arrival times are the frames' times on the recording's own clock (s from its start),
+    and :meth:`clock_s` runs on that clock too: ``speed`` times wall time from the first
+    frame's request, or, with ``speed=None``, the time of the latest frame.
     """
 
     def __init__(self, rr_ms: Sequence[float] | npt.NDArray[np.float64], *, speed: float | None = None,
-                 period_s: float = 1.0) -> None:
+                 period_s: float = 1.0, kind: str = "replay") -> None:
         if speed is not None and not (math.isfinite(speed) and speed > 0):
             raise InvalidInputError(f"speed must be a positive factor of real time (or None), got {speed!r}")
         self.frames = group_into_notifications(rr_ms, period_s)
         self.speed = speed
+        self.kind = kind
+        self._start: float | None = None  # loop time of the start, s
+        self._last_s = 0.0
+        self._agen: weakref.ref[AsyncGenerator[SourceEvent, None]] | None = None
 
-    async def __aiter__(self) -> AsyncIterator[SourceEvent]:
+    def info(self) -> SourceInfo:
+        """The source's kind and speed (1 when it plays as fast as it is read)."""
+        return SourceInfo(kind=self.kind, speed=self.speed or 1.0)
+
+    def clock_s(self) -> float:
+        """Now on the recording's clock, s."""
+        if self.speed is None or self._start is None:
+            return self._last_s
+        return (asyncio.get_running_loop().time() - self._start) * self.speed
+
+    def __aiter__(self) -> AsyncIterator[SourceEvent]:
+        agen = self._events()
+        self._agen = weakref.ref(agen)
+        return agen
+
+    async def aclose(self) -> None:
+        """Stop the iteration in progress, if any."""
+        agen = None if self._agen is None else self._agen()
+        if agen is not None:
+            await agen.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def _events(self) -> AsyncGenerator[SourceEvent, None]:
         loop = asyncio.get_running_loop()
-        start = loop.time()
+        self._start = start = loop.time()
         for t_s, rr in self.frames:
             if self.speed is not None:
                 await asyncio.sleep(max(0.0, start + t_s / self.speed - loop.time()))
             else:
                 await asyncio.sleep(0)
+            self._last_s = t_s
             hr = round(60000.0 / (sum(rr) / len(rr))) if rr else 0
             yield Measurement(t_arrival_s=t_s, heart_rate_bpm=hr, rr_ms=rr, contact=SensorContact.DETECTED)

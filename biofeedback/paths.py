@@ -1,0 +1,63 @@
+"""Where biofeedback keeps a user's files: the data folder, and new file names in it.
+
+The data folder is ``$BIOFEEDBACK_HOME`` when that is set, else the platform's user data
+folder (``platformdirs.user_data_dir("biofeedback")``: ``~/.local/share/biofeedback`` on
+Linux). A folder we create is readable by its owner only (mode 0700): it holds health data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Final
+
+from biofeedback.errors import FileFormatError
+
+__all__ = ["HOME_ENV", "data_dir", "new_file"]
+
+HOME_ENV: Final[str] = "BIOFEEDBACK_HOME"
+PRIVATE_DIR_MODE: Final[int] = 0o700
+
+
+def data_dir() -> Path:
+    """The data folder, created (mode 0700) if it is not there.
+
+    Raises
+    ------
+    FileFormatError
+        The folder cannot be created; the message names it and the variable to set.
+    """
+    override = os.environ.get(HOME_ENV)
+    if override:
+        folder = Path(override).expanduser()
+    else:
+        import platformdirs  # only where a command needs the folder
+
+        folder = Path(platformdirs.user_data_dir("biofeedback", appauthor=False))
+    if not folder.is_dir():
+        try:
+            folder.mkdir(parents=True, mode=PRIVATE_DIR_MODE)
+            os.chmod(folder, PRIVATE_DIR_MODE)  # mkdir's mode is masked by the umask
+        except OSError as exc:
+            raise FileFormatError(
+                f"cannot create the data folder {folder}: {exc.strerror}; set {HOME_ENV} to a folder you can write"
+            ) from None
+    return folder
+
+
+def new_file(stem: str, suffix: str, *, folder: Path | None = None, now: dt.datetime | None = None) -> Path:
+    """A name for a new file that is not taken: ``FOLDER/STEM-YYYYmmdd-HHMMSS.SUFFIX``.
+
+    With a ``-2``, ``-3`` ... before the suffix when a file of that second is there already.
+    Nothing is created. ``folder`` defaults to :func:`data_dir`; ``now`` to the local time.
+    """
+    folder = data_dir() if folder is None else folder
+    stamp = (now or dt.datetime.now().astimezone()).strftime("%Y%m%d-%H%M%S")
+    suffix = suffix if suffix.startswith(".") or not suffix else f".{suffix}"
+    candidate = folder / f"{stem}-{stamp}{suffix}"
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = folder / f"{stem}-{stamp}-{n}{suffix}"
+    return candidate
