@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Final
 
 from biofeedback import __version__
@@ -120,6 +120,7 @@ class Session:
         self._last_tick_s = 0.0
         self._stop_requested = False
         self._consumer: asyncio.Task[None] | None = None
+        self._events: AsyncIterator[SourceEvent] | None = None
         self._ran = False
 
     # -- what a caller (or a piece) can ask --------------------------------------------
@@ -173,6 +174,7 @@ class Session:
                 if not self._stop_requested:
                     await self._run_entered()
         finally:
+            self._events = None
             self._finish()
         return self.recording()
 
@@ -199,7 +201,10 @@ class Session:
         consumer.result()
 
     async def _consume(self) -> None:
-        async for event in self.source:
+        # held until the source is left: its __aexit__ closes the iteration, not a
+        # garbage collector's finaliser racing it
+        self._events = aiter(self.source)
+        async for event in self._events:
             if self._take(event):
                 return
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import logging
 import os
 import re
 import signal
@@ -17,13 +18,12 @@ import numpy as np
 import pytest
 from ble_helpers import quantised
 
-from biofeedback.analysis import mm_ss
-from biofeedback.beats import Beat
-from biofeedback.cli import main
+from biofeedback.beats import Beat, BeatFlags, Gap
+from biofeedback.cli import NOTHING_RECORDED, main
 from biofeedback.display.status import RecordStatus
+from biofeedback.display.summary import mm_ss
 from biofeedback.emulator import PrivateBus
-from biofeedback.formats import read_rr_file
-from biofeedback.session import RecordSummary
+from biofeedback.formats import BeatCsvWriter, read_recording, read_rr_file
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "polarh10_slow_breathing.txt"
 
@@ -39,8 +39,9 @@ def test_the_first_run_says_not_a_medical_device_once(tmp_path: Path, capsys: py
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
+    """The beat rows of a beat CSV (its # lines skipped, as pandas' comment='#' does)."""
     with path.open() as f:
-        return list(csv.DictReader(f))
+        return list(csv.DictReader(line for line in f if not line.startswith("#")))
 
 
 def test_record_against_the_emulated_strap_writes_the_beat_csv(
@@ -57,7 +58,12 @@ def test_record_against_the_emulated_strap_writes_the_beat_csv(
     np.testing.assert_allclose([float(r["t_s"]) for r in rows], np.cumsum(rr) / 1000, atol=1e-9)
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     printed = capsys.readouterr().out
-    assert "Recorded 620 beats" in printed and "battery 87%" in printed
+    assert "Recorded 620 beats over 10:01 (mm:ss); 0 gap(s) totalling 0.0 s; 0 link loss(es)." in printed
+    assert "battery 87%" in printed
+    meta = read_recording(out).meta
+    assert (meta.source, meta.device_name, meta.device_address) == ("emulated", "Polar H10 EMU12345",
+                                                                   "A0:9E:1A:12:34:56")
+    assert not meta.start_estimated and meta.software_version == "0.1.0"
 
 
 def test_record_minutes_count_beat_clock_time(tmp_path: Path) -> None:
@@ -104,14 +110,14 @@ def test_ctrl_c_ends_a_recording_cleanly_and_keeps_every_beat(tmp_path: Path) ->
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 30):
+    while time.monotonic() < deadline and (not out.exists() or len(read_csv(out)) < 30):
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
     rows = read_csv(out)
-    assert len(rows) >= 29
+    assert len(rows) >= 30
     assert f"Recorded {len(rows)} beats" in stdout
     rr = quantised(read_rr_file(SAMPLE))
     np.testing.assert_array_equal([float(r["rr_ms"]) for r in rows], rr[: len(rows)])
@@ -125,7 +131,7 @@ def test_show_prints_the_hrv_of_a_file_and_draws_it(tmp_path: Path, capsys: pyte
     text = capsys.readouterr().out
     nn = hrv.correct_artifacts(read_rr_file(SAMPLE))
     td = hrv.time_domain(nn)
-    rmssd = re.search(r"RMSSD +([\d.]+) ms", text)
+    rmssd = re.search(r"Beat-to-beat variation \(RMSSD\) +([\d.]+) ms", text)
     hr = re.search(r"Heart rate +([\d.]+) beats/min", text)
     assert rmssd and float(rmssd[1]) == round(td["rmssd_ms"], 1) == 36.9
     assert hr and float(hr[1]) == round(td["mean_hr_bpm"], 1) == 62.3
@@ -187,34 +193,31 @@ def test_demo_without_dbus_daemon_replays_the_file_instead(
 
 
 
-def test_regression_ctrl_c_waits_for_the_emulated_recording_to_stop_before_the_emulator_goes() -> None:
-    # the emulated recording runs as a task of its own; Ctrl-C (the main task cancelled)
-    # cancelled it without waiting for it, so the emulated BlueZ was torn down while bleak
-    # was still stopping its scan or disconnecting: "Task exception was never retrieved"
-    # and tracebacks on stderr
-    from biofeedback.cli import _end_with_strap
+def test_regression_stopping_an_emulated_recording_stops_the_strap_before_the_emulator_goes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # the emulated recording was cancelled without waiting for it, so the emulated BlueZ
+    # was torn down while bleak was still stopping its scan or disconnecting: "Task
+    # exception was never retrieved" and tracebacks on stderr
+    from biofeedback.pieces import Piece
+    from biofeedback.session import Session
+    from biofeedback.sources.emulated import EmulatedSource
 
-    stopped: list[str] = []
+    source = EmulatedSource(read_rr_file(SAMPLE), speed=50.0)
+    seen: list[bool] = []
 
-    async def recording_body() -> RecordSummary:
-        try:
-            await asyncio.Event().wait()  # looking for the strap, or streaming
-        finally:
-            for _ in range(3):  # stop the scan / notifications, disconnect: D-Bus round trips
-                await asyncio.sleep(0)
-            stopped.append("cleanly")
-        return RecordSummary()
+    class StopAt30(Piece):
+        def beat(self, beat: Beat) -> None:
+            if len(session.beats) == 30:
+                seen.append(source.strap.connected)
+                session.stop()
 
-    async def main() -> None:
-        recording = asyncio.ensure_future(recording_body())
-        ending = asyncio.ensure_future(_end_with_strap(recording, asyncio.Event()))
-        await asyncio.sleep(0)  # both running
-        ending.cancel()  # Ctrl-C
-        with pytest.raises(asyncio.CancelledError):
-            await ending
-        assert stopped == ["cleanly"] and recording.cancelled()
-
-    asyncio.run(main())
+    session = Session(source, displays=[StopAt30()])
+    with caplog.at_level(logging.WARNING):
+        rec = asyncio.run(session.run())
+    assert rec.n_beats == 30 and seen == [True]
+    assert source.ble.strap is not None
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
 
 
 def test_regression_ctrl_c_reports_the_strap_line_as_a_finished_recording_does(
@@ -222,7 +225,7 @@ def test_regression_ctrl_c_reports_the_strap_line_as_a_finished_recording_does(
 ) -> None:
     # a recording without --minutes ends with Ctrl-C; the KeyboardInterrupt handler in
     # main printed only the beat summary, never the strap, battery and malformed-frame line
-    import biofeedback.cli
+    import biofeedback.display.status
 
     class CtrlCAtBeat30(RecordStatus):
         def beat(self, beat: Beat) -> None:
@@ -230,7 +233,7 @@ def test_regression_ctrl_c_reports_the_strap_line_as_a_finished_recording_does(
             if self.beats == 30:
                 signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(biofeedback.cli, "RecordStatus", CtrlCAtBeat30)
+    monkeypatch.setattr(biofeedback.display.status, "RecordStatus", CtrlCAtBeat30)
     out = tmp_path / "s.csv"
     assert main(["record", "--emulate", str(SAMPLE), "--speed", "50", "--out", str(out)]) == 0
     rows = read_csv(out)
@@ -259,9 +262,6 @@ def test_regression_show_of_a_recording_counts_the_gaps_it_recorded(
 ) -> None:
     # show read only the rr_ms column of a beat CSV: a recording with a link loss was
     # summarised as "0 gap(s) (0.0 s)", against what record itself had reported
-    from biofeedback.beats import BeatFlags
-    from biofeedback.formats import BeatCsvWriter
-
     rr = read_rr_file(SAMPLE)
     t = np.cumsum(rr) / 1000
     t[300:] += 12.5  # the link was down for 12.5 s before beat 300
@@ -271,3 +271,78 @@ def test_regression_show_of_a_recording_counts_the_gaps_it_recorded(
             writer.write(Beat(float(t_s), float(rr_ms), BeatFlags.AFTER_GAP if i == 300 else BeatFlags.NONE))
     assert main(["show", str(path)]) == 0
     assert "1 gap(s) (12.5 s)" in capsys.readouterr().out
+
+
+def test_a_recording_that_recorded_nothing_exits_1_and_says_what_to_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "s.csv"  # the first beat ends at 0.9 s: after 0.06 s nothing was recorded
+    assert main(["record", "--emulate", str(SAMPLE), "--speed", "200", "--minutes", "0.001", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"biofeedback: {NOTHING_RECORDED} ({out} not written)."]
+    assert "Recorded 0 beats" in captured.out and not out.exists()
+
+
+def test_show_of_a_recording_with_only_short_stretches_says_what_it_could_compute(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # time_domain and poincare were called without the guard the other metrics have:
+    # a longest unbroken stretch of 2 beats ended in a traceback
+    path = tmp_path / "s.csv"
+    t = 0.0
+    with BeatCsvWriter(path) as writer:
+        for i in range(12):
+            after_gap = i > 0 and i % 2 == 0
+            if after_gap:
+                writer.write_event(Gap(t, t + 5.0, "link lost"))
+                t += 5.0
+            t += 0.8
+            writer.write(Beat(t, 800.0, BeatFlags.AFTER_GAP if after_gap else BeatFlags.NONE))
+    assert main(["show", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    lines = captured.out.splitlines()
+    assert lines[2] == "  Session: 12 beats over 00:34 (mm:ss); 0 interval(s) corrected as artefacts (0.0%), 5 gap(s) (25.0 s)"
+    assert lines[-1] == ("  The figures need an unbroken stretch of at least 3 beats; the longest here has 2: "
+                         "record again with the strap worn snugly.")
+
+
+def test_an_out_file_we_did_not_write_is_refused_unless_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    notes = tmp_path / "notes.csv"
+    notes.write_text("my own notes, not beats\n")
+    assert main(["record", "--emulate", str(SAMPLE), "--speed", "200", "--out", str(notes)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"biofeedback: error: {notes} exists and was not written by biofeedback; choose another file, "
+        "or add --force to replace it"
+    ]
+    assert notes.read_text() == "my own notes, not beats\n"
+    png = tmp_path / "holiday.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n a photo")
+    assert main(["show", str(SAMPLE), "--plot", str(png)]) == 1
+    assert png.read_bytes() == b"\x89PNG\r\n\x1a\n a photo"
+    capsys.readouterr()
+    # our own files are replaced; a user's with --force
+    assert main(["show", str(SAMPLE), "--plot", str(png), "--force"]) == 0
+    assert main(["show", str(SAMPLE), "--plot", str(png)]) == 0
+    assert main(["record", "--emulate", str(SAMPLE), "--speed", "200", "--minutes", "0.5", "--out", str(notes),
+                 "--force"]) == 0
+    assert main(["record", "--emulate", str(SAMPLE), "--speed", "200", "--minutes", "0.5", "--out", str(notes)]) == 0
+    assert len(read_csv(notes)) == 29  # the beats of the first 30 s
+
+
+def test_demo_writes_into_the_data_folder_and_never_over_an_earlier_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("BIOFEEDBACK_HOME", str(home))
+    monkeypatch.chdir(work)
+    for _ in range(2):
+        assert main(["demo", "--speed", "400"]) == 0
+    written = sorted(p.name for p in home.iterdir())
+    assert len(written) == 4 and {Path(n).suffix for n in written} == {".csv", ".png"}
+    assert list(work.iterdir()) == []  # nothing in the folder the demo ran from
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("The demo writes")]
+    first_csv = sorted(home.glob("*.csv"))[0]
+    assert len(said) == 2 and any(str(first_csv) in line for line in said)

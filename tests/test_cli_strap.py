@@ -6,7 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +21,7 @@ from ble_helpers import quantised
 
 from biofeedback.cli import main
 from biofeedback.emulator import EmulatedBlueZ, EmulatedStrap, PrivateBus, frames_from_rr
-from biofeedback.formats import read_rr_file
+from biofeedback.formats import read_recording, read_rr_file
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "polarh10_slow_breathing.txt"
 
@@ -79,8 +84,7 @@ def test_record_by_name_fragment_from_a_strap(tmp_path: Path, capsys: pytest.Cap
     out = tmp_path / "s.csv"
     with bluez_in_thread(strap):
         assert main(["record", "--device", "polar", "--minutes", "1", "--out", str(out)]) == 0
-    with out.open() as f:
-        got = np.array([float(r["rr_ms"]) for r in csv.DictReader(f)])
+    got = read_recording(out).rr_ms
     sent = quantised(rr)
     expected = int(np.searchsorted(np.cumsum(sent) / 1000, 60.0, side="right"))
     np.testing.assert_array_equal(got, sent[:expected])
@@ -119,3 +123,40 @@ def test_regression_a_record_that_finds_no_strap_leaves_an_earlier_recording_int
     assert main(["record", "--out", str(missing)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == f"biofeedback: error: cannot write {missing}: No such file or directory; choose another path"
+
+
+def read_recording_rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(line for line in f if not line.startswith("#")))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_end_a_recording_as_ctrl_c_does_and_the_strap_sees_the_disconnect(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    # the process died of the signal: notifications never stopped, the emulated strap
+    # stayed connected (the next scan found nothing), and the CSV was left mid-session
+    rr = read_rr_file(SAMPLE)
+    strap = EmulatedStrap(name="Polar H10 7E57AB12", frames=frames_from_rr(rr), speed=20)
+    out = tmp_path / "s.csv"
+    with bluez_in_thread(strap):  # the private bus's address is in os.environ: the child uses it
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "biofeedback", "record", "--device", "polar", "--out", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config")),
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (not out.exists() or len(read_recording_rows(out)) < 30):
+            time.sleep(0.1)
+        assert strap.connected and strap.notifying
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=30)
+        # the strap saw notifications stopped and the link closed, before the process went
+        connected_after, notifying_after = strap.connected, strap.notifying
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert not connected_after and not notifying_after
+    rows = read_recording_rows(out)
+    assert len(rows) >= 30
+    assert f"Recorded {len(rows)} beats" in stdout
+    np.testing.assert_array_equal([float(r["rr_ms"]) for r in rows], quantised(rr)[: len(rows)])

@@ -382,6 +382,11 @@ class DeviceLink:
     def connected(self) -> bool:
         return self.device.connected
 
+    @property
+    def notifying(self) -> bool:
+        gatt = self.gatt
+        return gatt is not None and gatt.measurement is not None and gatt.measurement.notifying
+
     async def connect(self) -> None:
         """Handle ``Connect``: refuse as configured, or connect and resolve services."""
         if not self.host.adapter_powered():

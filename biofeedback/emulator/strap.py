@@ -149,6 +149,16 @@ class StrapLink(Protocol):
         """Lose the link as a real strap does (out of range, battery pulled)."""
         ...
 
+    @property
+    def connected(self) -> bool:
+        """Whether a client is connected."""
+        ...
+
+    @property
+    def notifying(self) -> bool:
+        """Whether a client is subscribed to the Heart Rate Measurement."""
+        ...
+
 
 class EmulatedStrap:
     """A heart-rate chest strap as BlueZ would show it, playing recorded frames.
@@ -264,6 +274,16 @@ class EmulatedStrap:
     def started(self) -> bool:
         """Whether the timeline runs (a client subscribed to 0x2A37 at least once)."""
         return self._t0_monotonic is not None
+
+    @property
+    def connected(self) -> bool:
+        """Whether a client is connected to the strap (as BlueZ sees it)."""
+        return self._link is not None and self._link.connected
+
+    @property
+    def notifying(self) -> bool:
+        """Whether a client is subscribed to the heart-rate notifications."""
+        return self._link is not None and self._link.notifying
 
     def clock(self) -> float:
         """Current strap time, s: monotonic time since the timeline started, times ``speed``.

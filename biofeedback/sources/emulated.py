@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
 from typing import Any, Final, Self
@@ -102,6 +103,7 @@ class EmulatedSource:
         self.grace_s = grace_s
         self._stack: contextlib.AsyncExitStack | None = None
         self._arrived = 0  # frames out of the BLE source, malformed ones included
+        self._agen: weakref.ref[AsyncGenerator[SourceEvent, None]] | None = None
 
     def info(self) -> SourceInfo:
         """``"emulated"``, the strap's speed, and the strap once found."""
@@ -131,12 +133,17 @@ class EmulatedSource:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        agen = None if self._agen is None else self._agen()
+        if agen is not None:  # the iteration first (it stops the BLE side), then the emulator
+            await agen.aclose()
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.aclose()
 
     def __aiter__(self) -> AsyncIterator[SourceEvent]:
-        return self._events()
+        agen = self._events()
+        self._agen = weakref.ref(agen)
+        return agen
 
     def _everything_arrived(self) -> bool:
         return self.strap.finished.is_set() and self._arrived + self.ble.malformed_frames >= len(self.strap.sent)
