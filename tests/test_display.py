@@ -1,21 +1,23 @@
-"""The recording status line: live heart rate and RMSSD of the last 60 s."""
+"""The recording status line, in plain words: heart rate, and the RMSSD of the last 60 s
+once 60 s of beats are there; and the text summary of a recording."""
 
 from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import numpy as np
+from _data import SAMPLE_DATA
 
 from biofeedback import hrv
-from biofeedback.analysis import mm_ss
 from biofeedback.beats import Beat, BeatFlags
-from biofeedback.display.status import RecordStatus
+from biofeedback.display.status import RMSSD_MIN_BEATS, RecordStatus
+from biofeedback.display.summary import mm_ss
 from biofeedback.formats import read_rr_file
-from biofeedback.sources.base import LinkLost, LinkRestored
+from biofeedback.recording import LinkEvent
 
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "pyhrv_nsrdb_5min.txt"
+SAMPLE = SAMPLE_DATA / "pyhrv_nsrdb_5min.txt"
+VARIATION = re.compile(r"beat-to-beat variation \(RMSSD\) (\d+) ms")
 
 
 class Tty(io.StringIO):
@@ -36,12 +38,16 @@ def test_off_a_terminal_one_line_every_30_s_with_the_window_rmssd() -> None:
         status.beat(b)
     lines = out.getvalue().splitlines()
     assert [line[:5] for line in lines] == [mm_ss(30.0 * k) for k in range(1, 10)]
+    # at 00:30 the 60 s window is not covered yet: no figure, but when it comes
+    assert "beat-to-beat variation (RMSSD) in 30 s" in lines[0] and not VARIATION.search(lines[0])
     # the 4:30 line shows RMSSD of the beats that ended in the 60 s before the beat printed
     t = np.array([b.t_s for b in bs])
     i = int(np.searchsorted(t, 270.0))
     window = [b.rr_ms for b in bs if t[i] - 60.0 < b.t_s <= t[i]]
-    shown = re.search(r"RMSSD\(60 s\) +([\d.]+) ms", lines[-1])
-    assert shown and float(shown[1]) == round(hrv.time_domain(window)["rmssd_ms"], 1)
+    shown = VARIATION.search(lines[-1])
+    assert shown and int(shown[1]) == round(hrv.time_domain(window)["rmssd_ms"])
+    rate = re.search(r"heart rate (\d+) beats/min", lines[-1])
+    assert rate and int(rate[1]) == round(60000 / np.mean([b.rr_ms for b in bs[i - 4 : i + 1]]))
 
 
 def test_on_a_terminal_the_line_is_rewritten_in_place() -> None:
@@ -49,14 +55,53 @@ def test_on_a_terminal_the_line_is_rewritten_in_place() -> None:
     status = RecordStatus(out)
     for b in beats()[:3]:
         status.beat(b)
-    status.event(LinkLost(3.0))
-    status.event(LinkRestored(5.0, attempts=2))
+    status.event(LinkEvent(3.0, "lost", "link lost"))
+    status.event(LinkEvent(3.0, "restored", "after 2 attempt(s)"))
     status.done()
     text = out.getvalue()
     assert text.count("\r") == 3
-    assert "RMSSD(60 s)    -- ms" in text.split("\r")[1]  # one beat: no RMSSD yet
+    assert text.split("\r")[1].startswith("00:00  heart rate … · beat-to-beat variation (RMSSD) in 60 s · 1 beats")
     assert "\nlink lost (link lost); reconnecting…\n" in text
     assert "link restored after 2 attempt(s)\n" in text
+
+
+def test_the_variation_is_shown_only_once_its_window_is_covered_and_restarts_after_a_gap() -> None:
+    # two beats gave "RMSSD(60 s) 84.0 ms"; and a status that ignored AFTER_GAP showed, right
+    # after a gap, a figure that spans it
+    out = Tty()
+    status = RecordStatus(out)
+    rr_before = [1000.0, 1100.0] * 40  # 80 s with a large swing
+    rr_after = [800.0, 810.0] * 50  # 81 s after a 5 s gap, with a small one
+    t = 0.0
+    shown: list[tuple[float, str]] = []
+    for k, rr in enumerate(rr_before + rr_after):
+        after_gap = k == len(rr_before)
+        t += rr / 1000 + (5.0 if after_gap else 0.0)
+        status.beat(Beat(t, rr, BeatFlags.AFTER_GAP if after_gap else BeatFlags.NONE))
+        shown.append((t, out.getvalue().rsplit("\r", 1)[1]))
+    figures = [(t_s, VARIATION.search(line)) for t_s, line in shown]
+    first = next(t_s for t_s, m in figures if m)
+    assert 60.0 <= first < 61.1 and sum(1 for t_s, _ in figures if t_s < first) >= RMSSD_MIN_BEATS
+    gap_at = len(rr_before)
+    after = figures[gap_at:]
+    # none for the first 60 s after the gap, then the RMSSD of the beats after it only
+    assert all(m is None for t_s, m in after if t_s - after[0][0] < 59.0)
+    t_last, m_last = after[-1]
+    assert m_last and int(m_last[1]) == round(hrv.time_domain(rr_after[-75:])["rmssd_ms"]) == 10
+    assert "heart rate 74 beats/min" in shown[-1][1]
+
+
+def test_a_tick_moves_the_elapsed_time_on_between_beats() -> None:
+    out = Tty()
+    status = RecordStatus(out)
+    status.tick(0.5)  # nothing drawn yet: nothing to move on
+    assert out.getvalue() == ""
+    status.beat(Beat(1.0, 1000.0))
+    status.tick(1.6)  # still 00:01: no redraw
+    status.tick(2.05)
+    lines = out.getvalue().split("\r")[1:]
+    assert [line[:5] for line in lines] == ["00:01", "00:02"]
+    assert lines[1].rstrip().endswith("· 1 beats")
 
 
 def test_regression_off_a_terminal_a_long_gap_gives_one_line_not_one_per_missed_period() -> None:
