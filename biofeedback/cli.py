@@ -21,7 +21,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from biofeedback import __version__
 from biofeedback.errors import BiofeedbackError
@@ -169,7 +169,7 @@ def _stop_on_signals(session: Session) -> Iterator[None]:
     """Ctrl-C, SIGTERM and SIGHUP stop the session as its end would; a second one cancels it."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
-    installed: list[signal.Signals] = []
+    installed: list[tuple[signal.Signals, Any]] = []  # and the handler each had before
 
     def on_signal(sig: signal.Signals) -> None:
         if session.stop_requested and task is not None:
@@ -183,16 +183,19 @@ def _stop_on_signals(session: Session) -> Iterator[None]:
         sig = getattr(signal, name, None)
         if sig is None:
             continue
+        previous = signal.getsignal(sig)
         try:
             loop.add_signal_handler(sig, on_signal, sig)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or not on this system
             continue
-        installed.append(sig)
+        installed.append((sig, previous))
     try:
         yield
     finally:
-        for sig in installed:
+        for sig, previous in installed:
             loop.remove_signal_handler(sig)
+            if previous is not None:
+                signal.signal(sig, previous)
 
 
 async def _run_session(source: HeartRateSource, out_path: Path | None, duration_s: float | None,
