@@ -133,13 +133,7 @@ def summarise(recording: Recording) -> SessionSummary:
     nn_all, t_all = np.concatenate(nn_parts), np.concatenate(t_parts)
     analysed = stretches[int(np.argmax([part.sum() for part in nn_parts]))]
     seg_nn, seg_t = nn_all[analysed], t_all[analysed]
-    quality = Quality(
-        n_intervals=int(rr.size),
-        n_corrected=n_corrected,
-        share_corrected=n_corrected / rr.size,
-        n_gaps=len(recording.gaps),
-        gap_s=recording.gap_total_s,
-    )
+    quality = Quality.from_counts(rr.size, n_corrected, recording.gaps)
     long_enough = seg_nn.size >= MIN_STRETCH_BEATS
     rate = _or_none(hrv.breathing_rate, seg_nn) if long_enough else None
     return SessionSummary(

@@ -7,8 +7,8 @@ and only the third-party libraries of its layer:
 ====  ==========  ===========================================================  ==============================
 rank  layer       modules                                                      third-party
 ====  ==========  ===========================================================  ==============================
-0     core        hrm, beats, artifacts, hrv/, analysis, recording, pieces,    numpy, scipy
-                  errors, _validate, (pacer, coach, physiology)
+0     core        hrm, beats, notifications, artifacts, hrv/, analysis,        numpy, scipy
+                  recording, pieces, errors, _validate, (pacer, coach, physiology)
 1     sources     sources/, emulator/                                          numpy, bleak, dbus_fast
 2     formats     formats, store, paths                                        numpy, platformdirs
 3     display     display/, plots                                              numpy, matplotlib, rich,
@@ -38,7 +38,7 @@ LAYERS: Final = ("core", "sources", "formats", "display", "session", "cli")
 # module (dotted, without "biofeedback.") or package prefix -> layer; the longest match wins
 LAYER_OF: Final[dict[str, str]] = {
     "": "core",  # biofeedback/__init__.py
-    "hrm": "core", "beats": "core", "artifacts": "core", "hrv": "core", "analysis": "core",
+    "hrm": "core", "beats": "core", "notifications": "core", "artifacts": "core", "hrv": "core", "analysis": "core",
     "recording": "core", "pieces": "core", "errors": "core", "_validate": "core",
     "pacer": "core", "coach": "core", "physiology": "core",
     "sources": "sources", "emulator": "sources",

@@ -19,11 +19,12 @@ from _data import DATA
 from biofeedback.beats import MAX_LAG_S, Beat, BeatFlags, Gap, Measurement
 from biofeedback.errors import FileFormatError, InvalidInputError
 from biofeedback.formats import BeatCsvSink, BeatCsvWriter, read_recording, read_rr_file, write_recording
+from biofeedback.notifications import group_into_notifications
 from biofeedback.pieces import Piece, SessionEvent
 from biofeedback.recording import LinkEvent, Recording, RecordingMeta
 from biofeedback.session import Session
 from biofeedback.sources.base import LinkLost, LinkRestored, SourceEvent, SourceInfo
-from biofeedback.sources.replay import ReplaySource, group_into_notifications
+from biofeedback.sources.replay import ReplaySource
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
