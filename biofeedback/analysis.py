@@ -17,6 +17,7 @@ as lines for a terminal.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,7 +130,7 @@ def summarise(recording: Recording) -> SessionSummary:
         nn_parts.append(nn)
         t_parts.append(start_s + np.cumsum(nn) / 1000.0)
     bounds = np.cumsum([0] + [part.size for part in nn_parts])
-    stretches = tuple(slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+    stretches = tuple(slice(int(a), int(b)) for a, b in itertools.pairwise(bounds))
     nn_all, t_all = np.concatenate(nn_parts), np.concatenate(t_parts)
     analysed = stretches[int(np.argmax([part.sum() for part in nn_parts]))]
     seg_nn, seg_t = nn_all[analysed], t_all[analysed]

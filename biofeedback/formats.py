@@ -516,14 +516,14 @@ def _meta(p: Path, values: dict[str, str], duration_s: float) -> RecordingMeta:
             raise FileFormatError(f"{p}: start_utc {values['start_utc'][:40]!r} is not an ISO 8601 time") from None
         estimated = values.get("start_estimated", "false").lower() == "true"
     else:
-        modified = dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc)
+        modified = dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC)
         start = modified - dt.timedelta(seconds=duration_s)
         local = modified.astimezone()
         offset_s = round((local.utcoffset() or dt.timedelta(0)).total_seconds())
         estimated = True
     try:
         return RecordingMeta(
-            start_utc=start.astimezone(dt.timezone.utc) if start.tzinfo is not None else start,
+            start_utc=start.astimezone(dt.UTC) if start.tzinfo is not None else start,
             utc_offset_s=offset_s,
             source=values.get("source", f"file:{p.name}"),
             device_name=values.get("device_name"),

@@ -276,7 +276,7 @@ class Session:
         now = self.wall_clock()
         offset = now.utcoffset() or dt.timedelta(0)
         # the beat clock's zero, in wall time: beat-clock time passes at the source's speed
-        start = now.astimezone(dt.timezone.utc) - dt.timedelta(seconds=beat_clock_now_s / max(info.speed, 1e-9))
+        start = now.astimezone(dt.UTC) - dt.timedelta(seconds=beat_clock_now_s / max(info.speed, 1e-9))
         return RecordingMeta(
             start_utc=start,
             utc_offset_s=round(offset.total_seconds()),

@@ -21,7 +21,7 @@ from biofeedback.display.summary import format_summary, mm_ss
 from biofeedback.errors import InvalidInputError
 from biofeedback.recording import Recording, RecordingMeta
 
-META = RecordingMeta(start_utc=dt.datetime(2026, 1, 5, 6, 30, tzinfo=dt.timezone.utc), utc_offset_s=3600,
+META = RecordingMeta(start_utc=dt.datetime(2026, 1, 5, 6, 30, tzinfo=dt.UTC), utc_offset_s=3600,
                      source="file:test")
 
 

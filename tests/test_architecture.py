@@ -72,10 +72,9 @@ def module_name(path: Path) -> str:
 def layer_of(name: str) -> str | None:
     """The layer of a module (dotted, without ``biofeedback.``), by its longest listed prefix."""
     best: str | None = None
-    for key, layer in LAYER_OF.items():
-        if name == key or (key and name.startswith(key + ".")):
-            if best is None or len(key) > len(best):
-                best = key
+    for key in LAYER_OF:
+        if (name == key or (key and name.startswith(key + "."))) and (best is None or len(key) > len(best)):
+            best = key
     return None if best is None else LAYER_OF[best]
 
 

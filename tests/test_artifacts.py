@@ -442,7 +442,7 @@ def test_quality_from_counts_is_the_one_way_to_build_a_quality() -> None:
     t[i:] += 2.5
     flags = np.zeros(y.size, dtype=np.int64)
     flags[i] = int(BeatFlags.AFTER_GAP)
-    meta = RecordingMeta(start_utc=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc))
+    meta = RecordingMeta(start_utc=dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
     s = summarise(Recording(meta=meta, t_s=t, rr_ms=y, flags=flags, gaps=(gap,)))
     assert s.quality == Quality.from_counts(y.size, s.quality.n_corrected, [gap])
     assert (s.quality.n_gaps, s.quality.gap_s) == (1, 2.5)

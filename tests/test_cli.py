@@ -312,8 +312,8 @@ def test_an_out_file_we_did_not_write_is_refused_unless_force(tmp_path: Path, ca
     notes.write_text("my own notes, not beats\n")
     assert main(["record", "--emulate", str(SAMPLE), "--speed", "200", "--out", str(notes)]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        f"biofeedback: error: {notes} exists and was not written by biofeedback; choose another file, "
-        "or add --force to replace it"
+        (f"biofeedback: error: {notes} exists and was not written by biofeedback; choose another file, "
+        "or add --force to replace it")
     ]
     assert notes.read_text() == "my own notes, not beats\n"
     png = tmp_path / "holiday.png"
@@ -344,5 +344,5 @@ def test_demo_writes_into_the_data_folder_and_never_over_an_earlier_run(
     assert list(work.iterdir()) == []  # nothing in the folder the demo ran from
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("The demo writes")]
-    first_csv = sorted(home.glob("*.csv"))[0]
+    first_csv = min(home.glob("*.csv"))
     assert len(said) == 2 and any(str(first_csv) in line for line in said)

@@ -86,7 +86,7 @@ def test_the_variation_is_shown_only_once_its_window_is_covered_and_restarts_aft
     after = figures[gap_at:]
     # none for the first 60 s after the gap, then the RMSSD of the beats after it only
     assert all(m is None for t_s, m in after if t_s - after[0][0] < 59.0)
-    t_last, m_last = after[-1]
+    m_last = after[-1][1]
     assert m_last and int(m_last[1]) == round(hrv.time_domain(rr_after[-75:])["rmssd_ms"]) == 10
     assert "heart rate 74 beats/min" in shown[-1][1]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import itertools
 import os
 import stat
 from collections.abc import AsyncIterator, Sequence
@@ -248,7 +249,7 @@ def test_the_session_contract_order_of_calls_and_ticks_between_beats() -> None:
     # only displays tick; between two beats there is at least one tick, and the ticks never go back
     assert {c[0] for c in calls if c[1] == "tick"} == {"prompt"}
     beat_at = [i for i, c in enumerate(calls) if c[:2] == ("prompt", "beat")]
-    for a, b in zip(beat_at, beat_at[1:], strict=False):
+    for a, b in itertools.pairwise(beat_at):
         assert any(c[1] == "tick" for c in calls[a:b])
     ticks = [float(c[2]) for c in calls if c[1] == "tick"]  # type: ignore[arg-type]
     assert ticks == sorted(ticks) and session.ticks == len(ticks) > 0
@@ -321,9 +322,9 @@ def test_a_piece_that_fails_stops_the_session_and_every_piece_still_finishes() -
 
 
 def _meta(**changes: object) -> RecordingMeta:
-    base = dict(start_utc=dt.datetime(2026, 1, 5, 6, 30, 0, 250000, tzinfo=dt.timezone.utc), utc_offset_s=3600,
-                source="ble", device_name="Polar H10 A1B2C3D4", device_address="A0:9E:1A:12:34:56",
-                software_version="0.1.0")
+    base = {"start_utc": dt.datetime(2026, 1, 5, 6, 30, 0, 250000, tzinfo=dt.UTC), "utc_offset_s": 3600,
+                "source": "ble", "device_name": "Polar H10 A1B2C3D4", "device_address": "A0:9E:1A:12:34:56",
+                "software_version": "0.1.0"}
     base.update(changes)
     return RecordingMeta(**base)  # type: ignore[arg-type]
 
@@ -370,7 +371,7 @@ def test_a_live_session_writes_the_same_csv_as_its_recording(tmp_path: Path) -> 
 def test_a_file_without_a_start_gets_one_from_its_time_marked_estimated(tmp_path: Path) -> None:
     plain = tmp_path / "rr.txt"
     plain.write_text("1000\n1000\n500\n")
-    when = dt.datetime(2025, 3, 1, 12, 0, 10, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2025, 3, 1, 12, 0, 10, tzinfo=dt.UTC)
     os.utime(plain, (when.timestamp(), when.timestamp()))
     rec = read_recording(plain)
     assert rec.meta.start_utc == when - dt.timedelta(seconds=2.5) and rec.meta.start_estimated
