@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _data import DATA
 from ble_helpers import MS_PER_UNIT, SAFETY_TIMEOUT_S, rr_units, run_emulated, wait_until
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
@@ -46,7 +47,6 @@ from biofeedback.hrm import (
     SensorContact,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEVICE_INFORMATION_UUID = "0000180a-0000-1000-8000-00805f9b34fb"
 
 pytestmark = pytest.mark.skipif(shutil.which("dbus-daemon") is None, reason="needs dbus-daemon")
