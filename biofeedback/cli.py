@@ -160,7 +160,13 @@ async def _record(args: argparse.Namespace, out: TextIO) -> int:
     try:
         if args.emulate is not None:
             from biofeedback.beats import MAX_LAG_S, BeatClock
-            from biofeedback.sources.emulated import emulated_strap, recording_length_s
+            from biofeedback.errors import EmulatorError
+
+            try:
+                from biofeedback.sources.emulated import emulated_strap, recording_length_s
+            except ImportError as exc:  # the emulated BlueZ serves D-Bus with dbus-fast (Linux)
+                raise EmulatorError(f"the emulated strap cannot load {exc.name or 'dbus_fast'}: it needs "
+                                    "the Python package dbus-fast and Linux (`pip install dbus-fast`)") from exc
 
             speed = 1.0 if args.speed is None else args.speed
             rr_ms = read_rr_file(args.emulate)
