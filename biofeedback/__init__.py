@@ -31,7 +31,20 @@ _LAZY: dict[str, str] = {
     "SensorContact": "biofeedback.hrm",
 }
 
-__all__ = [*sorted(_LAZY), "__version__"]
+__all__ = [
+    "Beat",
+    "BeatClock",
+    "BeatFlags",
+    "BiofeedbackError",
+    "Gap",
+    "HeartRateMeasurement",
+    "InvalidInputError",
+    "MalformedFrameError",
+    "Measurement",
+    "SensorContact",
+    "__version__",
+    "beat_times_s",
+]
 
 if TYPE_CHECKING:
     from biofeedback.beats import Beat, BeatClock, BeatFlags, Gap, Measurement, beat_times_s
