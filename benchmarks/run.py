@@ -572,6 +572,11 @@ def main(argv: list[str] | None = None) -> int:
         results["tolerance"] = tolerance(data)
     log("biofeedback --help, fresh interpreter, 10 runs ...")
     results["cli_help"] = cli_help_time()
+    hlp = results["cli_help"]
+    log(
+        f"  {'PASS' if hlp['median_s'] < TARGETS['help_s'] else 'FAIL'}  biofeedback --help "
+        f"{fmt_t(hlp['median_s'])} median < {TARGETS['help_s']:.1f} s"
+    )
     if args.only != "abc":
         args.out.write_text(
             json.dumps(results, indent=2, default=float) + "\n", encoding="utf-8"
@@ -639,7 +644,6 @@ def main(argv: list[str] | None = None) -> int:
         f"(b) ours, peak memory: {mem['maxrss_mb']:.0f} MB max RSS (process, {mem['baseline_rss_mb']:.0f} MB after imports), "
         f"{mem['tracemalloc_peak_mb']:.1f} MB traced allocations"
     )
-    hlp = results["cli_help"]
     log(
         f"biofeedback --help: {fmt_t(hlp['median_s'])} median of 10 fresh runs "
         f"({fmt_t(hlp['min_s'])} to {fmt_t(hlp['max_s'])})"

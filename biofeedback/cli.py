@@ -7,7 +7,9 @@ everything recorded so far kept; a recording that recorded nothing exits with 1.
 
 The commands parse options, build the pieces of a session
 (:class:`biofeedback.session.Session`: a source, sinks, displays) and report; heavy
-libraries are imported inside the command that needs them.
+libraries are imported inside the command that needs them: printing the help imports none
+of numpy, scipy, matplotlib or bleak. A closed pipe on stdout (``biofeedback show FILE |
+head -n 1``) ends quietly.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -37,8 +40,7 @@ NOT_A_MEDICAL_DEVICE = (
     "biofeedback is not a medical device. It is for relaxation and breathing practice only; "
     "it does not diagnose or treat anything. If you have symptoms, see a clinician."
 )
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
-DEMO_RR_FILE = "polarh10_slow_breathing.txt"
+DEMO_RR_FILE = "polarh10_slow_breathing.txt"  # shipped in biofeedback/data (a copy of sample_data/'s)
 NOTHING_RECORDED = (
     "No beats recorded: check that the strap is worn with wet electrodes and in range "
     "('biofeedback scan' lists it), then try again"
@@ -84,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, metavar="FILE.csv",
                    help="where to write the recorded beats (default: a new demo-DATE-TIME.csv in the data folder)")
     p.add_argument("--speed", type=_positive, default=40.0, help="times faster than real time (default 40)")
-    p.add_argument("--rr-file", type=Path, default=SAMPLE_DIR / DEMO_RR_FILE, metavar="FILE",
-                   help=f"RR file the emulated strap plays (default sample_data/{DEMO_RR_FILE})")
+    p.add_argument("--rr-file", type=Path, metavar="FILE",
+                   help=f"RR file the emulated strap plays (default: {DEMO_RR_FILE}, a real Polar H10 "
+                   "session shipped with biofeedback, also in sample_data/)")
     p.add_argument("--plot", type=Path, metavar="FILE.png",
                    help="where to draw the session (default: beside the CSV, ending .png)")
     _add_force(p)
@@ -157,11 +160,11 @@ def _report(session: Session, out_path: Path | None, out: TextIO) -> None:
 def _ble_of(source: HeartRateSource) -> BleSource | None:
     """The BLE source behind ``source`` (itself, or an emulated strap's reader), if any."""
     from biofeedback.sources.ble import BleSource
-    from biofeedback.sources.emulated import EmulatedSource
 
-    if isinstance(source, EmulatedSource):
-        return source.ble
-    return source if isinstance(source, BleSource) else None
+    if isinstance(source, BleSource):
+        return source
+    inner = getattr(source, "ble", None)  # an EmulatedSource's reader
+    return inner if isinstance(inner, BleSource) else None
 
 
 @contextlib.contextmanager
@@ -227,9 +230,14 @@ async def _run_session(source: HeartRateSource, out_path: Path | None, duration_
 
 
 def _emulated_source(rr_file: Path, speed: float, timeout_s: float, out: TextIO) -> HeartRateSource:
+    from biofeedback.errors import EmulatorError
     from biofeedback.formats import read_rr_file
-    from biofeedback.sources.emulated import EmulatedSource
 
+    try:
+        from biofeedback.sources.emulated import EmulatedSource
+    except ImportError as exc:  # the emulated BlueZ serves D-Bus with dbus-fast (Linux)
+        raise EmulatorError(f"the emulated strap cannot load {exc.name or 'dbus_fast'}: it needs "
+                            "the Python package dbus-fast and Linux (`pip install dbus-fast`)") from exc
     rr_ms = read_rr_file(rr_file)
     source = EmulatedSource(rr_ms, speed=speed, scan_timeout_s=timeout_s)
     print(f"Emulated strap '{source.strap.name}' plays {rr_file} ({len(rr_ms)} beats) "
@@ -255,6 +263,10 @@ async def _record(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    if args.rr_file is None:  # the shipped session, read where the package was installed
+        with resources.as_file(resources.files("biofeedback").joinpath("data", DEMO_RR_FILE)) as path:
+            args.rr_file = path
+            return _demo(args, out)
     from biofeedback.errors import EmulatorError
     from biofeedback.formats import check_writable
     from biofeedback.paths import new_file
@@ -318,7 +330,31 @@ def _first_run_notice() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    A reader that closes stdout early (``| head``) ends the command quietly with exit code 0.
+    """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at devnull so that the interpreter's final flush does not fail again.
+
+    The recipe of the Python documentation (signal module, "Note on SIGPIPE").
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _first_run_notice()
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -36,6 +36,7 @@ from biofeedback.artifacts import (
 )
 from biofeedback.beats import BeatFlags, Gap
 from biofeedback.errors import InvalidInputError
+from biofeedback.hrv.frequency import frequency_domain
 from biofeedback.recording import Recording, RecordingMeta
 
 FloatArray = npt.NDArray[np.float64]
@@ -310,10 +311,6 @@ def test_seeded_corruption_is_found_and_corrected(name: str) -> None:
 
 @pytest.mark.parametrize("name", RECORDINGS)
 def test_band_powers_after_correction(name: str) -> None:
-    hrv = pytest.importorskip("biofeedback.hrv")
-    frequency_domain = getattr(hrv, "frequency_domain", None)
-    if frequency_domain is None:
-        pytest.skip("biofeedback.hrv.frequency_domain not available")
     base = clean(name)
     f0 = frequency_domain(base)
     y, _ = corrupt(base, 0)

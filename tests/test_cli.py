@@ -233,7 +233,7 @@ def test_regression_ctrl_c_reports_the_strap_line_as_a_finished_recording_does(
             if self.beats == 30:
                 signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(biofeedback.display.status, "RecordStatus", CtrlCAtBeat30)
+    monkeypatch.setattr(biofeedback.display.status, "RecordStatus", CtrlCAtBeat30)  # cli imports it when recording
     out = tmp_path / "s.csv"
     assert main(["record", "--emulate", str(SAMPLE), "--speed", "50", "--out", str(out)]) == 0
     rows = read_csv(out)
