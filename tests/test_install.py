@@ -65,7 +65,8 @@ def test_a_wheel_in_a_fresh_venv_runs_the_demo_from_any_folder(wheel: Path, tmp_
     home = tmp_path / "home"
     elsewhere = tmp_path / "somewhere else"
     elsewhere.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("XDG_")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "BIOFEEDBACK_HOME") and not k.startswith("XDG_")}
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
                XDG_STATE_HOME=str(home / ".local/state"), XDG_CACHE_HOME=str(home / ".cache"))
     # --force-reinstall: a biofeedback the system already has (an editable checkout) must not count
@@ -82,3 +83,7 @@ def test_a_wheel_in_a_fresh_venv_runs_the_demo_from_any_folder(wheel: Path, tmp_
     assert "Traceback" not in demo.stderr
     assert "620 beats" in demo.stdout  # the whole shipped session was played and analysed
     assert "HRV of " in demo.stdout
+    # it wrote into the user's data folder, said so first, and nothing where it ran
+    written = sorted(p.suffix for p in (home / ".local/share/biofeedback").iterdir())
+    assert written == [".csv", ".png"] and list(elsewhere.iterdir()) == []
+    assert demo.stdout.startswith(f"The demo writes its beats to {home / '.local/share/biofeedback'}")

@@ -125,9 +125,9 @@ def test_importing_the_plots_leaves_the_backend_alone_and_saving_works(tmp_path:
         "matplotlib.use('svg')  # the process's choice, e.g. a window's backend\n"
         "import biofeedback.plots as plots\n"
         "from biofeedback.analysis import summarise\n"
-        "from biofeedback.formats import read_rr_file\n"
+        "from biofeedback.formats import read_recording\n"
         "after_import = matplotlib.get_backend()\n"
-        "plots.save_figure(plots.session_figure(summarise(read_rr_file(sys.argv[1]))), sys.argv[2])\n"
+        "plots.save_figure(plots.session_figure(summarise(read_recording(sys.argv[1]))), sys.argv[2])\n"
         "print(after_import, matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules)\n"
     )
     out = run_python(code, str(SAMPLE_DATA / "pyhrv_nsrdb_5min.txt"), str(png))
