@@ -23,6 +23,9 @@ them in this order:
 
 Displays get events (link lost, restored) as they happen, even before ``begin``.
 
+A piece may end the session early by calling the session's ``stop()`` (a coach at the end
+of its plan); the session then finishes as if it had reached its length.
+
 Pieces share state by reference: a store that writes the pace of each beat holds the
 coach that decides it, and the order of the list guarantees that the coach has seen the
 beat first. Every time is on the beat clock (s, see :mod:`biofeedback.beats`), except
