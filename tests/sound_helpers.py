@@ -18,7 +18,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,38 +87,29 @@ def zero_crossing_pitch(y: npt.NDArray[np.float64], rate_hz: float, window_s: fl
 
 
 def local_maxima(t: npt.NDArray[np.float64], v: npt.NDArray[np.float64], near_s: npt.NDArray[np.float64],
-                 half_width_s: float) -> npt.NDArray[np.float64]:
-    """Time of the largest value of ``v`` within ``half_width_s`` of each of ``near_s``,
-    refined by a parabola through it and its neighbours."""
+                 search_s: float = 0.5, fit_s: float = 0.25) -> npt.NDArray[np.float64]:
+    """Time of the top of ``v`` near each of ``near_s``: the largest value within ``search_s``,
+    refined by a least-squares parabola through the values within ``fit_s`` of it (the
+    window-to-window ripple of an RMS envelope would throw a three-point fit off)."""
     out = []
-    dt = t[1] - t[0]
     for c in near_s:
-        sel = np.flatnonzero(np.abs(t - c) <= half_width_s)
+        sel = np.flatnonzero(np.abs(t - c) <= search_s)
         i = sel[np.argmax(v[sel])]
-        if 0 < i < v.size - 1:
-            a, b, d = v[i - 1], v[i], v[i + 1]
-            denom = a - 2 * b + d
-            shift = 0.5 * (a - d) / denom if denom != 0 else 0.0
-        else:
-            shift = 0.0
-        out.append(t[i] + shift * dt)
+        fit = np.abs(t - t[i]) <= fit_s
+        a, b, _ = np.polyfit(t[fit] - t[i], v[fit], 2)
+        out.append(t[i] - b / (2 * a))
     return np.asarray(out)
 
 
 def envelope_lag_s(t: npt.NDArray[np.float64], measured: npt.NDArray[np.float64],
-                   expected: npt.NDArray[np.float64], max_lag_s: float = 0.5) -> float:
-    """Lag of ``measured`` behind ``expected`` (same grid ``t``) by cross-correlation, s."""
-    dt = t[1] - t[0]
-    a = measured - measured.mean()
-    b = expected - expected.mean()
-    lags = np.arange(-int(max_lag_s / dt), int(max_lag_s / dt) + 1)
-    xc = np.array([np.dot(a[max(0, k):a.size + min(0, k)], b[max(0, -k):b.size - max(0, k)]) for k in lags])
-    i = int(np.argmax(xc))
-    shift = 0.0
-    if 0 < i < xc.size - 1:
-        denom = xc[i - 1] - 2 * xc[i] + xc[i + 1]
-        shift = 0.5 * (xc[i - 1] - xc[i + 1]) / denom if denom != 0 else 0.0
-    return float((lags[i] + shift) * dt)
+                   expected_at: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]],
+                   max_lag_s: float = 0.3) -> tuple[float, float]:
+    """How late ``measured`` (sampled at ``t``) follows ``expected_at(t)``, s, in 1 ms steps,
+    and the correlation at that lag: the lag that best correlates the two."""
+    lags = np.arange(-max_lag_s, max_lag_s + 0.0005, 0.001)
+    r = np.array([np.corrcoef(measured, expected_at(t - lag))[0, 1] for lag in lags])
+    i = int(np.argmax(r))
+    return float(lags[i]), float(r[i])
 
 
 ASOUNDRC = """pcm.!default {{

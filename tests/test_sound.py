@@ -225,9 +225,11 @@ def test_plays_in_step_with_the_breath_through_alsa_with_no_sound_card(tmp_path:
     # 1. The ALSA file plugin recorded exactly what PortAudio played.
     played = np.fromfile(raw, dtype="<f4").astype(np.float64)
     blocks = result["blocks"]
-    assert played.size == sum(n for _, n, _ in blocks)
-    # beat-clock time each recorded sample was rendered for
+    # beat-clock time each sample was rendered for; the last block or two may still have been
+    # in PortAudio's buffer when the stream stopped
     t_played = np.concatenate([t0 + np.arange(n) / rate for t0, n, _ in blocks])
+    assert t_played.size - 0.1 * rate <= played.size <= t_played.size
+    t_played = t_played[:played.size]
     breathing_part = (t_played > 2.5) & (t_played < 14.5)
     assert max_step(played[breathing_part]) <= slope_bound(synth)  # no clicks, at the pace change too
     centres, pitch = zero_crossing_pitch(played, rate, 0.1)
@@ -242,15 +244,16 @@ def test_plays_in_step_with_the_breath_through_alsa_with_no_sound_card(tmp_path:
     t_env, env_rms = rms_envelope(heard, rate, 0.05)
     t_env = t_env + beat0
     during = (t_env > 2.6) & (t_env < 14.4)
-    expected_env = synth.amplitude(breathing.fullness_at(t_env)) / np.sqrt(2)
-    lag_s = envelope_lag_s(t_env[during], env_rms[during], expected_env[during])
+    def expected_env(t: np.ndarray) -> np.ndarray:
+        return synth.amplitude(breathing.fullness_at(t))
+
+    lag_s, corr = envelope_lag_s(t_env[during], env_rms[during], expected_env)
     assert abs(lag_s) < 0.1, f"the sound lags the pacer by {lag_s * 1000:.0f} ms"
-    corr = np.corrcoef(env_rms[during], expected_env[during])[0, 1]
-    assert corr > 0.97  # louder on the inhale, softer on the exhale
-    peaks = local_maxima(t_env, env_rms, inhale_ends, 0.5)
+    assert corr > 0.97  # louder on the inhale, softer on the exhale, in step
+    peaks = local_maxima(t_env, env_rms, inhale_ends)
     assert np.max(np.abs(peaks - inhale_ends)) < 0.1  # every breath's peak at the end of its inhale
-    spacing = np.diff(peaks)
-    np.testing.assert_allclose(spacing, np.diff(inhale_ends), atol=0.1)  # 2, 2, then 2.8, 3 s: the change shows
+    # 2 s, 2 s, then 2.4 s and 3 s between the peaks: the pace change shows
+    np.testing.assert_allclose(np.diff(peaks), [2.0, 2.0, 2.4, 3.0], atol=0.05)
     print(f"\nsound lag behind the pacer: {lag_s * 1000:.1f} ms (envelope cross-correlation); "
           f"peaks off by {np.max(np.abs(peaks - inhale_ends)) * 1000:.0f} ms at most; "
           f"reported output latency {result['latency_s'] * 1000:.1f} ms, underruns {result['underruns']}")
