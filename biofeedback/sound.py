@@ -5,7 +5,7 @@ with two soft harmonics. Fullness maps smoothly to
 
 - pitch: ``low_hz * pitch_ratio ** fullness`` (110 Hz empty to 165 Hz full, a fifth, by default);
 - loudness: ``volume * (floor + (1 - floor) * fullness)``: never silent, so the sound is one
-  continuous thing, and never louder than ``volume`` (full scale is 1);
+  continuous thing, and never beyond ``volume`` (full scale is 1);
 - brightness: the harmonics grow a little as the lungs fill.
 
 Holds keep fullness constant, so the tone holds steady. The oscillator's phase is carried from
@@ -73,7 +73,8 @@ class BreathSynth:
     pitch_ratio : float
         Fundamental when full divided by ``low_hz`` (>= 1; 1 keeps the pitch fixed).
     volume : float
-        Peak amplitude when full, 0..1 of full scale.
+        Loudness when full, 0..1 of full scale: the samples stay within +-volume (the
+        partials' crests do not coincide, so the tone's peak is about 0.8 of it).
     floor : float
         Loudness with empty lungs as a share of the loudness when full, 0..1.
 
