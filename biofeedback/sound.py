@@ -34,7 +34,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback._validate import finite_array
+from biofeedback._validate import check_positive, finite_array
 from biofeedback.errors import InvalidInputError
 
 __all__ = ["BlockClock", "BreathSynth"]
@@ -45,13 +45,6 @@ FLOOR: Final[float] = 0.15  # loudness with empty lungs, as a share of the loudn
 VOLUME: Final[float] = 0.3  # peak amplitude when full, share of full scale (1.0)
 HARMONICS: Final[tuple[float, ...]] = (1.0, 0.3, 0.1)  # amplitudes of partials 1, 2, 3 when full
 BRIGHTNESS_FLOOR: Final[float] = 0.4  # harmonic amplitudes with empty lungs, share of full
-
-
-def _positive(value: float, name: str, unit: str) -> float:
-    v = float(value)
-    if not math.isfinite(v) or v <= 0:
-        raise InvalidInputError(f"{name} must be a positive number of {unit}, got {value!r}")
-    return v
 
 
 def _share(value: float, name: str) -> float:
@@ -101,9 +94,9 @@ class BreathSynth:
         volume: float = VOLUME,
         floor: float = FLOOR,
     ) -> None:
-        self._rate_hz = _positive(sample_rate_hz, "sample_rate_hz", "Hz")
-        self._low_hz = _positive(low_hz, "low_hz", "Hz")
-        self._ratio = _positive(pitch_ratio, "pitch_ratio", "(a ratio)")
+        self._rate_hz = check_positive(sample_rate_hz, "sample_rate_hz", "Hz")
+        self._low_hz = check_positive(low_hz, "low_hz", "Hz")
+        self._ratio = check_positive(pitch_ratio, "pitch_ratio", "(a ratio)")
         if self._ratio < 1.0:
             raise InvalidInputError(f"pitch_ratio must be at least 1 (the tone rises as you breathe in), got {pitch_ratio!r}")
         self._volume = _share(volume, "volume")
@@ -210,10 +203,10 @@ class BlockClock:
 
     def __init__(self, sample_rate_hz: float, *, speed: float = 1.0, correction: float = 0.05,
                  max_error_s: float = 0.5) -> None:
-        self._rate_hz = _positive(sample_rate_hz, "sample_rate_hz", "Hz")
-        self._speed = _positive(speed, "speed", "beat-clock seconds per second")
+        self._rate_hz = check_positive(sample_rate_hz, "sample_rate_hz", "Hz")
+        self._speed = check_positive(speed, "speed", "beat-clock seconds per second")
         self._correction = _share(correction, "correction")
-        self._max_error_s = _positive(max_error_s, "max_error_s", "s")
+        self._max_error_s = check_positive(max_error_s, "max_error_s", "s")
         self._next_s: float | None = None
 
     @property

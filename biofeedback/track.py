@@ -9,7 +9,6 @@ we write.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import wave
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback.errors import InvalidInputError
+from biofeedback._validate import check_positive
 from biofeedback.formats import open_private
 from biofeedback.sound import BreathSynth
 
@@ -67,12 +66,10 @@ def write_track(
     FileFormatError
         The file cannot be written.
     """
-    d = float(duration_s)
-    if not math.isfinite(d) or d <= 0:
-        raise InvalidInputError(f"the track's duration must be a positive number of seconds, got {duration_s!r}")
+    d = check_positive(duration_s, "duration_s", "seconds")
     rate = int(sample_rate_hz)
     synth = BreathSynth(float(rate), volume=volume)
-    total = int(round(d * rate))
+    total = round(d * rate)
     block = int(BLOCK_S * rate)
     fade = min(int(FADE_S * rate), total // 2)
     with open_private(path, "wb") as raw, wave.open(raw, "wb") as wav:

@@ -61,7 +61,7 @@ class Breathing:
 def rms_envelope(y: npt.NDArray[np.float64], rate_hz: float, window_s: float = 0.05) -> tuple[
         npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """RMS per window and the window centres (s from the first sample)."""
-    n = int(round(window_s * rate_hz))
+    n = round(window_s * rate_hz)
     m = y.size // n
     blocks = y[: m * n].reshape(m, n)
     return (np.arange(m) + 0.5) * n / rate_hz, np.sqrt(np.mean(blocks**2, axis=1))
@@ -70,7 +70,7 @@ def rms_envelope(y: npt.NDArray[np.float64], rate_hz: float, window_s: float = 0
 def zero_crossing_pitch(y: npt.NDArray[np.float64], rate_hz: float, window_s: float = 0.1) -> tuple[
         npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Fundamental per window from upward zero crossings (Hz) and the window centres (s)."""
-    n = int(round(window_s * rate_hz))
+    n = round(window_s * rate_hz)
     m = y.size // n
     up = (y[:-1] < 0) & (y[1:] >= 0)
     idx = np.flatnonzero(up)

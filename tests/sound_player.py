@@ -19,9 +19,9 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sound_helpers import Breathing  # noqa: E402
+from sound_helpers import Breathing
 
-from biofeedback.display.sound import SoundPrompt  # noqa: E402
+from biofeedback.display.sound import SoundPrompt
 
 
 def main() -> None:

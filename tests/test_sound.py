@@ -21,7 +21,7 @@ from biofeedback.errors import BiofeedbackError, InvalidInputError, SoundUnavail
 from biofeedback.sound import BlockClock, BreathSynth
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sound_helpers import (  # noqa: E402
+from sound_helpers import (
     Breathing,
     envelope_lag_s,
     local_maxima,

@@ -16,7 +16,7 @@ from biofeedback.sound import BreathSynth
 from biofeedback.track import write_track
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sound_helpers import Breathing, local_maxima, rms_envelope, zero_crossing_pitch  # noqa: E402
+from sound_helpers import Breathing, local_maxima, rms_envelope, zero_crossing_pitch
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:

@@ -18,7 +18,7 @@ import logging
 import math
 from collections.abc import Callable
 from types import ModuleType, TracebackType
-from typing import Any, Final
+from typing import Any, Final, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -138,7 +138,7 @@ class SoundPrompt:
         if self._error is not None:
             raise SoundUnavailableError(f"the sound stopped: {self._error}") from self._error
 
-    def __enter__(self) -> SoundPrompt:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
