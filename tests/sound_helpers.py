@@ -112,6 +112,19 @@ def envelope_lag_s(t: npt.NDArray[np.float64], measured: npt.NDArray[np.float64]
     return float(lags[i]), float(r[i])
 
 
+def breath_period_s(y: npt.NDArray[np.float64], rate_hz: float, *, edge_s: float = 3.0) -> tuple[float, int]:
+    """Mean breath period of a recorded breathing tone, s, from the spacing of its loudness
+    peaks (found from the sound alone, away from the first and last ``edge_s``), and how many
+    peaks it used."""
+    from scipy.signal import find_peaks
+
+    t, env = rms_envelope(y, rate_hz, 0.05)
+    found, _ = find_peaks(env, distance=int(3.0 / 0.05), prominence=0.5 * np.ptp(env))
+    found = found[(t[found] > edge_s) & (t[found] < t[-1] - edge_s)]
+    peaks = local_maxima(t, env, t[found], fit_s=1.5)  # the tops of slow breaths are broad
+    return float((peaks[-1] - peaks[0]) / (peaks.size - 1)), int(peaks.size)
+
+
 ASOUNDRC = """pcm.!default {{
     type file
     slave.pcm {{ type pulse; server "unix:{socket}" }}

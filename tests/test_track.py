@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.signal import find_peaks
 
 from biofeedback.errors import FileFormatError, InvalidInputError
 from biofeedback.sound import BreathSynth
 from biofeedback.track import write_track
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sound_helpers import Breathing, local_maxima, rms_envelope, zero_crossing_pitch
+from sound_helpers import Breathing, breath_period_s, rms_envelope, zero_crossing_pitch
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -36,14 +35,10 @@ def test_the_breath_period_measured_from_the_file_is_the_pace(tmp_path: Path, pa
     y, rate = read_wav(path)
     assert rate == 44100 and y.size == n == int(minutes * 60 * 44100)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    t, env = rms_envelope(y, rate, 0.05)
-    # the peaks, found from the file alone, each refined by a least-squares parabola
-    found, _ = find_peaks(env, distance=int(3.0 / 0.05), prominence=0.5 * np.ptp(env))
-    found = found[(t[found] > 3.0) & (t[found] < t[-1] - 3.0)]  # not in the fades
-    peaks = local_maxima(t, env, t[found], fit_s=1.5)  # the tops of slow breaths are broad
-    assert peaks.size >= int(minutes * pace_bpm) - 1
-    period_s = float((peaks[-1] - peaks[0]) / (peaks.size - 1))
+    period_s, n_peaks = breath_period_s(y, rate)  # measured from the file alone
+    assert n_peaks >= int(minutes * pace_bpm) - 1
     assert period_s == pytest.approx(60.0 / pace_bpm, rel=0.005), period_s  # 5.5 /min: 10.909 s
+    t, env = rms_envelope(y, rate, 0.05)
     # and it rises in pitch as it swells: pitch and loudness move together
     tc, pitch = zero_crossing_pitch(y, rate, 0.25)
     env_at = np.interp(tc, t, env)
