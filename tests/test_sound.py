@@ -129,6 +129,35 @@ def test_block_clock_keeps_blocks_contiguous_and_follows_the_measurement() -> No
     assert clock.block_times(100.0, 5)[0] == 100.0  # a jump beyond max_error_s is taken at once
 
 
+def test_each_block_is_rendered_for_when_it_will_be_heard() -> None:
+    from biofeedback.display.sound import BlockRenderer
+
+    breathing = Breathing(((12.0, 3),), start_s=9.0)
+    now = [10.0]
+    renderer = BlockRenderer(breathing.fullness_at, lambda: now[0], sample_rate_hz=RATE)
+    reference = BreathSynth(RATE)
+    k = np.arange(1024)
+    first = renderer.block(1024, 0.035)  # PortAudio: heard in 35 ms
+    np.testing.assert_allclose(first, reference.render(breathing.fullness_at(10.035 + k / RATE)), atol=2e-6)
+    now[0] = 10.0 + 1024 / RATE + 0.002  # the next callback wakes 2 ms late
+    second = renderer.block(1024, 0.035)
+    due = 10.035 + (1024 + k) / RATE + 0.05 * 0.002  # contiguous, nudged by 5% of the 2 ms
+    np.testing.assert_allclose(second, reference.render(breathing.fullness_at(due)), atol=2e-6)
+    assert renderer.blocks == 2 and renderer.first_block_beat_s == pytest.approx(10.035)
+    fast = BlockRenderer(breathing.fullness_at, lambda: 10.0, speed=10.0, sample_rate_hz=RATE)
+    fast.block(16, 0.035)
+    assert fast.first_block_beat_s == pytest.approx(10.35)  # a 10x replay: 35 ms of sound is 0.35 s of beats
+
+
+def test_the_output_lead_falls_back_to_the_stream_latency_when_the_host_reports_nonsense() -> None:
+    from biofeedback.display.sound import output_lead_s
+
+    assert output_lead_s(100.0, 100.035, 0.05) == pytest.approx(0.035)
+    assert output_lead_s(100.0, 0.0, 0.05) == 0.05  # host API without timing
+    assert output_lead_s(100.0, 99.0, 0.05) == 0.05  # in the past
+    assert output_lead_s(100.0, 103.0, 0.05) == 0.05  # seconds ahead: not believed
+
+
 def test_without_sounddevice_one_line_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     from biofeedback.display import sound as display_sound
 

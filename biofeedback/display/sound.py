@@ -26,7 +26,7 @@ import numpy.typing as npt
 from biofeedback.errors import SoundUnavailableError
 from biofeedback.sound import BlockClock, BreathSynth
 
-__all__ = ["INSTALL_HINT", "SoundPrompt", "load_sounddevice"]
+__all__ = ["INSTALL_HINT", "BlockRenderer", "SoundPrompt", "load_sounddevice", "output_lead_s"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,45 @@ def load_sounddevice() -> ModuleType:
     except OSError:  # sounddevice is there but the PortAudio library is not
         raise SoundUnavailableError(f"sound needs the PortAudio library: {INSTALL_HINT}") from None
     return sounddevice
+
+
+def output_lead_s(current_s: float, dac_s: float, fallback_s: float) -> float:
+    """How long until a block's first sample is heard, s: PortAudio's ``outputBufferDacTime -
+    currentTime``, or ``fallback_s`` (the stream's latency) where a host API reports nonsense
+    (zero times, a negative or huge lead)."""
+    lead_s = float(dac_s) - float(current_s)
+    if float(dac_s) == 0.0 or not (math.isfinite(lead_s) and 0.0 <= lead_s <= MAX_LEAD_S):
+        return float(fallback_s)
+    return lead_s
+
+
+class BlockRenderer:
+    """What the audio callback does, with no device: each block from the pacer at its play time.
+
+    Parameters are those of :class:`SoundPrompt`. :meth:`block` takes the block's length and
+    how long until it is heard, and returns its samples: the tone for ``fullness_at`` of the
+    beat-clock times ``now_s() + speed * lead_s`` onward, contiguous with the block before.
+    """
+
+    def __init__(self, fullness_at: FullnessAt, now_s: Callable[[], float], *, speed: float = 1.0,
+                 sample_rate_hz: float = SAMPLE_RATE_HZ, volume: float = 0.3) -> None:
+        self._fullness_at = fullness_at
+        self._now_s = now_s
+        self._speed = float(speed)
+        self.synth = BreathSynth(sample_rate_hz, volume=volume)
+        self.clock = BlockClock(sample_rate_hz, speed=speed)
+        self.blocks = 0
+        self.first_block_beat_s: float | None = None
+
+    def block(self, frames: int, lead_s: float) -> npt.NDArray[np.float32]:
+        """The next ``frames`` samples, to be heard ``lead_s`` seconds from now."""
+        heard_s = float(self._now_s()) + self._speed * lead_s
+        t_s = self.clock.block_times(heard_s, frames)
+        out = self.synth.render(np.asarray(self._fullness_at(t_s), dtype=np.float64))
+        if self.first_block_beat_s is None and frames:
+            self.first_block_beat_s = float(t_s[0])
+        self.blocks += 1
+        return out
 
 
 class SoundPrompt:
@@ -97,16 +136,10 @@ class SoundPrompt:
         latency: float | str = "high",
     ) -> None:
         self._sd = load_sounddevice()
-        self._fullness_at = fullness_at
-        self._now_s = now_s
-        self._speed = float(speed)
-        self._synth = BreathSynth(sample_rate_hz, volume=volume)
-        self._clock = BlockClock(sample_rate_hz, speed=speed)
+        self._renderer = BlockRenderer(fullness_at, now_s, speed=speed, sample_rate_hz=sample_rate_hz, volume=volume)
         self._error: BaseException | None = None
-        self.blocks = 0
         self.underruns = 0
         self.lead_s: float | None = None
-        self.first_block_beat_s: float | None = None
         try:
             self._stream = self._sd.OutputStream(
                 samplerate=sample_rate_hz, channels=1, dtype="float32", device=device, latency=latency,
@@ -118,7 +151,17 @@ class SoundPrompt:
     @property
     def sample_rate_hz(self) -> float:
         """Output sample rate, Hz."""
-        return self._synth.sample_rate_hz
+        return self._renderer.synth.sample_rate_hz
+
+    @property
+    def blocks(self) -> int:
+        """Blocks played so far."""
+        return self._renderer.blocks
+
+    @property
+    def first_block_beat_s(self) -> float | None:
+        """Beat-clock time the first block was rendered for, s."""
+        return self._renderer.first_block_beat_s
 
     @property
     def latency_s(self) -> float:
@@ -151,18 +194,10 @@ class SoundPrompt:
         if status.output_underflow:
             self.underruns += 1
         try:
-            lead_s = float(time_info.outputBufferDacTime) - float(time_info.currentTime)
-            if not (math.isfinite(lead_s) and 0.0 <= lead_s <= MAX_LEAD_S):
-                lead_s = float(self._stream.latency)
-            heard_s = float(self._now_s()) + self._speed * lead_s
-            t_s = self._clock.block_times(heard_s, frames)
-            fullness = np.asarray(self._fullness_at(t_s), dtype=np.float64)
-            outdata[:, 0] = self._synth.render(fullness)
+            lead_s = output_lead_s(time_info.currentTime, time_info.outputBufferDacTime, self._stream.latency)
+            outdata[:, 0] = self._renderer.block(frames, lead_s)
         except Exception as exc:  # surfaced by close(); silence rather than noise meanwhile
             outdata.fill(0)
             self._error = exc
             raise self._sd.CallbackAbort from exc
-        if self.first_block_beat_s is None:
-            self.first_block_beat_s = float(t_s[0]) if frames else None
         self.lead_s = lead_s
-        self.blocks += 1
