@@ -13,7 +13,7 @@ import pytest
 from biofeedback.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sound_helpers import breath_period_s  # noqa: E402
+from sound_helpers import breath_period_s
 
 pytest.importorskip("biofeedback.pacer", reason="the track follows biofeedback.pacer (helper pacer's module)")
 
