@@ -17,6 +17,7 @@ __all__ = [
     "FileFormatError",
     "InvalidInputError",
     "MalformedFrameError",
+    "SoundUnavailableError",
     "StrapChoiceError",
     "StrapNotFoundError",
 ]
@@ -64,3 +65,7 @@ class ConnectError(BluetoothError):
 
 class EmulatorError(BiofeedbackError):
     """The emulated BlueZ (private D-Bus bus, emulated strap) could not start or was misused."""
+
+
+class SoundUnavailableError(BiofeedbackError, RuntimeError):
+    """Sound cannot be played: sounddevice or PortAudio is missing, or no output device works."""

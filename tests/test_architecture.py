@@ -7,10 +7,10 @@ and only the third-party libraries of its layer:
 ====  ==========  ===========================================================  ==============================
 rank  layer       modules                                                      third-party
 ====  ==========  ===========================================================  ==============================
-0     core        hrm, beats, notifications, artifacts, hrv/, analysis,        numpy, scipy
+0     core        hrm, beats, notifications, artifacts, hrv/, analysis, sound, numpy, scipy
                   recording, pieces, errors, _validate, (pacer, coach, physiology)
 1     sources     sources/, emulator/                                          numpy, bleak, dbus_fast
-2     formats     formats, store, paths                                        numpy, platformdirs
+2     formats     formats, store, paths, track (the WAV writer)                numpy, platformdirs
 3     display     display/, plots                                              numpy, matplotlib, rich,
                                                                                sounddevice
 4     session     session                                                      numpy
@@ -39,10 +39,10 @@ LAYERS: Final = ("core", "sources", "formats", "display", "session", "cli")
 LAYER_OF: Final[dict[str, str]] = {
     "": "core",  # biofeedback/__init__.py
     "hrm": "core", "beats": "core", "notifications": "core", "artifacts": "core", "hrv": "core", "analysis": "core",
-    "recording": "core", "pieces": "core", "errors": "core", "_validate": "core",
+    "recording": "core", "pieces": "core", "errors": "core", "_validate": "core", "sound": "core",
     "pacer": "core", "coach": "core", "physiology": "core",
     "sources": "sources", "emulator": "sources",
-    "formats": "formats", "store": "formats", "paths": "formats",
+    "formats": "formats", "store": "formats", "paths": "formats", "track": "formats",
     "display": "display", "plots": "display",
     "session": "session",
     "cli": "cli", "__main__": "cli", "emulator.__main__": "cli",
