@@ -17,6 +17,8 @@ __all__ = [
     "FileFormatError",
     "InvalidInputError",
     "MalformedFrameError",
+    "SessionNotFoundError",
+    "StoreError",
     "StrapChoiceError",
     "StrapNotFoundError",
 ]
@@ -64,3 +66,11 @@ class ConnectError(BluetoothError):
 
 class EmulatorError(BiofeedbackError):
     """The emulated BlueZ (private D-Bus bus, emulated strap) could not start or was misused."""
+
+
+class StoreError(BiofeedbackError, OSError):
+    """The session store cannot be used: locked by another writer, damaged, not ours, too new."""
+
+
+class SessionNotFoundError(StoreError, LookupError):
+    """No session with the requested id in the store."""
