@@ -90,11 +90,11 @@ _SESSION_COLUMNS: Final[str] = (
 def _utc_text(t: dt.datetime) -> str:
     if t.tzinfo is None:
         raise InvalidInputError(f"a time for the session store must be timezone-aware, got {t!r}")
-    return t.astimezone(dt.timezone.utc).strftime(_TIME_FORMAT)
+    return t.astimezone(dt.UTC).strftime(_TIME_FORMAT)
 
 
 def _utc_time(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=dt.UTC)
 
 
 def _json_default(value: object) -> object:
@@ -557,8 +557,9 @@ class SessionStore:
             self.session(session_id)
             with translated(self.path):
                 nxt = [
-                    self._conn.execute(f"SELECT coalesce(max(seq) + 1, 0) FROM {t} WHERE session_id = ?",
-                                       (session_id,)).fetchone()[0]
+                    self._conn.execute(
+                        f"SELECT coalesce(max(seq) + 1, 0) FROM {t} WHERE session_id = ?", (session_id,)
+                    ).fetchone()[0]
                     for t in ("beats", "events", "frames")
                 ]
                 last = self._conn.execute(
@@ -608,8 +609,24 @@ class SessionStore:
             return self._session_from_row(row)
 
     def _session_from_row(self, row: tuple[Any, ...]) -> StoredSession:
-        (sid, start, offset, end, source, name, address, version, settings, summary, status,
-         n_beats, duration_s, n_gaps, gap_total_s, *rest) = row
+        (
+            sid,
+            start,
+            offset,
+            end,
+            source,
+            name,
+            address,
+            version,
+            settings,
+            summary,
+            status,
+            n_beats,
+            duration_s,
+            n_gaps,
+            gap_total_s,
+            *rest,
+        ) = row
         meta = RecordingMeta(
             start_utc=_utc_time(start),
             utc_offset_s=int(offset),
@@ -622,8 +639,12 @@ class SessionStore:
             n_beats, duration_s = self._conn.execute(
                 "SELECT count(*), coalesce(max(t_s), 0.0) FROM beats WHERE session_id = ?", (sid,)
             ).fetchone()
-            gaps = [float(json.loads(d)["end_s"]) - t for t, d in self._conn.execute(
-                "SELECT t_s, data_json FROM events WHERE session_id = ? AND kind = ?", (sid, GAP))]
+            gaps = [
+                float(json.loads(d)["end_s"]) - t
+                for t, d in self._conn.execute(
+                    "SELECT t_s, data_json FROM events WHERE session_id = ? AND kind = ?", (sid, GAP)
+                )
+            ]
             n_gaps, gap_total_s = len(gaps), math.fsum(gaps)
         k = len(SUMMARY_COLUMNS)
         return StoredSession(
