@@ -249,7 +249,7 @@ def test_a_live_writers_session_is_not_marked_interrupted_by_a_reader(tmp_path: 
     with SessionStore(path) as writer:
         sid = writer.start_session(META)
         writer.add_beat(sid, Beat(1.0, 1000.0))
-        with SessionStore(path) as reader:
+        with SessionStore(path, busy_timeout_s=0.1) as reader:
             assert reader.session(sid).status == "recording"
             with pytest.raises(StoreError, match="another biofeedback is writing to"):
                 reader.mark_interrupted_sessions()
@@ -294,7 +294,7 @@ def test_a_second_writer_is_refused_until_the_first_closes(tmp_path: Path) -> No
     path = tmp_path / "sessions.db"
     with SessionStore(path) as first:
         sid = first.start_session(META)
-        with SessionStore(path) as second:
+        with SessionStore(path, busy_timeout_s=0.1) as second:
             with pytest.raises(StoreError, match=r"another biofeedback is writing to .*; close it or use --data-dir"):
                 second.start_session(META)
             assert [s.id for s in second.sessions()] == [sid]  # it still reads
@@ -510,3 +510,12 @@ def test_bad_writes_are_refused_with_the_reason(tmp_path: Path) -> None:
         with pytest.raises(SessionNotFoundError):
             store.recording(99)
         assert store.session(sid).n_beats == 1
+
+
+def test_the_modules_example_runs() -> None:
+    import doctest
+
+    import biofeedback.store
+
+    result = doctest.testmod(biofeedback.store)
+    assert result.attempted > 0 and result.failed == 0

@@ -10,8 +10,9 @@ Commit policy: every ``add_*`` call is its own transaction, committed before it 
 (SQLite in WAL mode, ``synchronous=NORMAL``). A process killed at any moment, even with
 SIGKILL, loses nothing it was told to store: at most the beat being written. (A power cut
 may lose the transactions since the last WAL checkpoint; the file stays consistent.) One
-commit costs about 10 µs here, so an hour of beats, frames and events (about 12,000 rows)
-is written in about 0.1 s, well within a ``--speed max`` replay.
+committed row costs about 18 µs here (``benchmarks/store.py``), so an hour of beats, frames
+and events (about 7,700 rows) is written in about 0.14 s, well within a ``--speed max``
+replay's 2 s: batching would buy nothing worth a window of loss.
 
 A session whose writer died is kept as it is, with status ``recording``; the next program
 that opens the store while no one writes to it marks it ``interrupted`` and fills in its
@@ -150,7 +151,8 @@ class SessionStore:
     path : str or path-like
         The database file. The CLI resolves it from ``--data-dir`` / ``BIOFEEDBACK_HOME``.
     busy_timeout_s : float
-        How long to wait for another connection's write transaction before giving up, s.
+        How long a write waits for another writer (its SQLite transaction, or the writer
+        lock) before giving up with :class:`StoreError`, s.
 
     Raises
     ------
@@ -169,6 +171,7 @@ class SessionStore:
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
         self._lock = WriterLock(self.path)
+        self._busy_timeout_s = busy_timeout_s
         self._cursors: dict[int, _Cursor] = {}
         self._mine: set[int] = set()  # sessions this store started and has not finished
         prepare_files(self.path)
@@ -233,7 +236,7 @@ class SessionStore:
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """The connection, once this store holds the writer lock; SQLite errors as StoreError."""
         if not self._lock.held:
-            self._lock.acquire()
+            self._lock.acquire(self._busy_timeout_s)
             with translated(self.path):
                 self._mark_interrupted()
         with translated(self.path):

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 FOLDER_MODE: Final[int] = 0o700
 FILE_MODE: Final[int] = 0o600
+_RETRY_S: Final[float] = 0.05  # between tries of a held writer lock, s
 _SIDE_FILES: Final[tuple[str, ...]] = ("-wal", "-shm", "-journal", "-lock")
 
 
@@ -133,16 +135,20 @@ class WriterLock:
         self._fd = fd
         return True
 
-    def acquire(self) -> None:
-        """Take the lock.
+    def acquire(self, timeout_s: float = 0.0) -> None:
+        """Take the lock, trying again every 50 ms for up to ``timeout_s`` (a reader may hold
+        it for a moment while it closes an interrupted session).
 
         Raises
         ------
         StoreError
             Another process (or another store object) is writing to the database.
         """
-        if not self.try_acquire():
-            raise StoreError(busy_message(self._db_path))
+        deadline = time.monotonic() + timeout_s
+        while not self.try_acquire():
+            if time.monotonic() >= deadline:
+                raise StoreError(busy_message(self._db_path))
+            time.sleep(_RETRY_S)
 
     def release(self) -> None:
         """Let go of the lock (closing the file releases the flock)."""
