@@ -519,3 +519,51 @@ def test_the_modules_example_runs() -> None:
 
     result = doctest.testmod(biofeedback.store)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_stored_frames_replay_through_the_decoder_to_the_same_beats(tmp_path: Path) -> None:
+    from biofeedback.beats import BeatClock, Measurement
+    from biofeedback.errors import MalformedFrameError
+    from biofeedback.hrm import HeartRateMeasurement, SensorContact
+
+    rng = np.random.default_rng(11)
+    frames: list[Frame] = []
+    t_arrival = 50.0
+    for i in range(120):
+        raw = rng.integers(750, 1050, int(rng.integers(0, 3)))  # 0, 1 or 2 RR values, 1/1024 s
+        rr = tuple(float(r) * 1000.0 / 1024.0 for r in raw)
+        hrm = HeartRateMeasurement(heart_rate_bpm=60 + i % 7, contact=SensorContact.DETECTED, rr_ms=rr)
+        t_arrival += sum(rr) / 1000.0 if rr else 0.001
+        if i == 60:
+            t_arrival += 9.0  # notifications lost: the chain re-anchors, a gap is recorded
+        frames.append(Frame(t_arrival, bytes(hrm)))
+    frames.insert(30, Frame(frames[29].t_arrival_s + 0.01, b"\x10\x3c\x01"))  # truncated: skipped, kept
+
+    def decode(items: list[Frame]) -> tuple[list[tuple[Beat, int]], list[Gap]]:
+        clock, out = BeatClock(), []
+        for f in items:
+            try:
+                hrm = HeartRateMeasurement.from_bytes(f.payload)
+            except MalformedFrameError:
+                continue
+            m = Measurement(f.t_arrival_s, hrm.heart_rate_bpm, hrm.rr_ms, hrm.contact)
+            out += [(b, hrm.heart_rate_bpm) for b in clock.add(m)]
+        return out, clock.gaps
+
+    live_beats, live_gaps = decode(frames)
+    assert len(live_gaps) == 1
+    with SessionStore(tmp_path / "s.db") as store:
+        sid = store.start_session(META)
+        for f in frames:
+            store.add_frame(sid, f.t_arrival_s, f.payload)
+        for gap in live_gaps:
+            store.add_gap(sid, gap)
+        for beat, hr in live_beats:
+            store.add_beat(sid, beat, hr_bpm=hr)
+        store.finish_session(sid, {})
+        again, gaps = decode(store.frames(sid))
+        rec = store.recording(sid)
+        table = store.beat_table(sid)
+    assert rec.beats() == [b for b, _ in again]
+    assert table.hr_bpm.tolist() == [float(hr) for _, hr in again]
+    assert list(rec.gaps) == gaps == live_gaps
