@@ -567,3 +567,29 @@ def test_stored_frames_replay_through_the_decoder_to_the_same_beats(tmp_path: Pa
     assert rec.beats() == [b for b, _ in again]
     assert table.hr_bpm.tolist() == [float(hr) for _, hr in again]
     assert list(rec.gaps) == gaps == live_gaps
+
+
+def test_two_programs_opening_a_new_store_at_once_create_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    code = textwrap.dedent(
+        """
+        import sys, time
+        from biofeedback.store import SessionStore
+        time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+        with SessionStore(sys.argv[1], busy_timeout_s=10) as store:
+            print(len(store.sessions()))
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    import time
+
+    at = str(time.time() + 1.5)  # both start together, after their imports
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path), at], stdout=subprocess.PIPE, text=True, env=env)
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0] and outs == ["0\n"] * 3
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()

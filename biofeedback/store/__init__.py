@@ -210,7 +210,7 @@ class SessionStore:
         conn.execute("PRAGMA foreign_keys = ON")
         if version < SCHEMA_VERSION:
             log.info("session store %s: schema version %d -> %d", self.path, version, SCHEMA_VERSION)
-            migrate(conn, version)
+            migrate(conn)
         if self._stale_ids() and self._lock.try_acquire():
             try:
                 self._mark_interrupted()

@@ -96,16 +96,22 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2)  # MIGRATIONS[k] tak
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
 
 
-def migrate(conn: sqlite3.Connection, from_version: int) -> None:
-    """Bring a store from ``from_version`` to :data:`SCHEMA_VERSION`, one version per transaction.
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring a store to :data:`SCHEMA_VERSION`, one version per transaction.
 
-    ``conn`` must be in autocommit mode (``isolation_level=None``). Each step's statements
-    and its new ``user_version`` are committed together, so an interrupted migration
-    leaves the store at the last version it completed.
+    ``conn`` must be in autocommit mode (``isolation_level=None``). Each step reads the
+    version inside its own write transaction, so two programs opening an old (or new,
+    empty) store at once migrate it once; and each step's statements are committed together
+    with its new ``user_version``, so an interrupted migration leaves the store at the last
+    version it completed.
     """
-    for version in range(from_version, SCHEMA_VERSION):
+    while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version >= SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return
             for statement in MIGRATIONS[version]:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version + 1}")
