@@ -499,7 +499,7 @@ def test_bad_writes_are_refused_with_the_reason(tmp_path: Path) -> None:
         store.add_beat(sid, Beat(2.0, 1000.0))
         with pytest.raises(InvalidInputError, match="not later than"):
             store.add_beat(sid, Beat(2.0, 1000.0))
-        with pytest.raises(InvalidInputError, match="positive RR"):
+        with pytest.raises(InvalidInputError, match="rr_ms must be a positive number of ms"):
             store.add_beat(sid, Beat(3.0, float("nan")))
         with pytest.raises(InvalidInputError, match="add_gap"):
             store.add_event(sid, 1.0, "gap")

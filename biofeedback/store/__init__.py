@@ -53,6 +53,7 @@ from typing import Any, Final, Self
 import numpy as np
 import numpy.typing as npt
 
+from biofeedback._validate import check_positive
 from biofeedback.beats import Beat, BeatFlags, Gap
 from biofeedback.errors import InvalidInputError, SessionNotFoundError, StoreError
 from biofeedback.recording import LinkEvent, Recording, RecordingMeta
@@ -314,9 +315,10 @@ class SessionStore:
             later than the previous one.
         """
         cursor = self._cursor(session_id)
-        t_s, rr_ms = float(beat.t_s), float(beat.rr_ms)
-        if not (math.isfinite(t_s) and math.isfinite(rr_ms) and rr_ms > 0):
-            raise InvalidInputError(f"a beat needs a finite time and a positive RR interval, got {beat!r}")
+        rr_ms = check_positive(beat.rr_ms, "a beat's rr_ms", "ms")
+        t_s = float(beat.t_s)
+        if not math.isfinite(t_s):
+            raise InvalidInputError(f"a beat needs a finite beat time, got {beat!r}")
         if cursor.last_t_s is not None and t_s <= cursor.last_t_s:
             raise InvalidInputError(
                 f"beat at {t_s!r} s is not later than session {session_id}'s previous beat at {cursor.last_t_s!r} s"
