@@ -593,3 +593,54 @@ def test_two_programs_opening_a_new_store_at_once_create_it_once(tmp_path: Path)
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+def test_the_sink_writes_a_live_session_as_the_loop_delivers_it(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from biofeedback.beats import Measurement
+    from biofeedback.hrm import HeartRateMeasurement
+    from biofeedback.store.sink import StoreSink
+
+    class Pacer:  # what a pacer answers: the pace and breath phase shown at a beat-clock time
+        def at(self, t_s: float) -> SimpleNamespace:
+            return SimpleNamespace(pace_bpm=6.0 - t_s / 100, phase=(t_s % 10.0) / 10.0)
+
+    def note(t: float, hr: int, *rr: float) -> Measurement:
+        """A notification with its raw bytes, as a strap source delivers it."""
+        raw = bytes(HeartRateMeasurement(heart_rate_bpm=hr, rr_ms=rr))
+        m = SimpleNamespace(t_arrival_s=t, heart_rate_bpm=hr, rr_ms=rr, raw=raw)
+        return m  # type: ignore[return-value]
+
+    with SessionStore(tmp_path / "s.db") as store:
+        sink = StoreSink(store, {"minutes": 1}, pacer=Pacer())
+        settling = note(9.0, 0)
+        sink.measurement(settling)  # a frame before the session's start is kept too
+        sink.begin(META)
+        assert sink.session_id is not None
+        m1 = note(10.0, 61, 1000.0, 1000.0)
+        sink.measurement(m1)
+        sink.beat(Beat(1.0, 1000.0))
+        sink.beat(Beat(2.0, 1000.0))
+        lost, restored = LinkEvent(2.0, "lost", "out of range"), LinkEvent(2.0, "restored", "after 1 attempt(s)")
+        sink.event(lost)
+        sink.event(restored)
+        m2 = note(20.0, 64, 937.5)
+        sink.measurement(m2)
+        gap = Gap(2.0, 19.0625, "link lost")
+        sink.event(gap)
+        sink.beat(Beat(20.0, 937.5, BeatFlags.AFTER_GAP))
+        sink.tick(20.5)
+        sink.finish(store.recording(sink.session_id))
+        assert store.session(sink.session_id).status == "recording"  # the caller finishes it, with its summary
+        store.finish_session(sink.session_id, {"final_hr_bpm": 64.0})
+
+        sid = sink.session_id
+        assert store.frames(sid) == [Frame(9.0, settling.raw), Frame(10.0, m1.raw), Frame(20.0, m2.raw)]
+        table = store.beat_table(sid)
+        assert table.hr_bpm.tolist() == [61.0, 61.0, 64.0]
+        assert table.pace_bpm.tolist() == [6.0 - 1 / 100, 6.0 - 2 / 100, 6.0 - 20 / 100]
+        assert table.phase.tolist() == [0.1, 0.2, 0.0]
+        rec = store.recording(sid)
+        assert rec.gaps == (gap,) and rec.link_events == (lost, restored)
+        assert store.session(sid).settings == {"minutes": 1}
