@@ -361,7 +361,7 @@ def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
 V1_SQL = f"""
 PRAGMA application_id = {APPLICATION_ID};
 CREATE TABLE sessions (id INTEGER PRIMARY KEY, start_utc TEXT NOT NULL, utc_offset_s INTEGER NOT NULL,
-    end_utc TEXT, source TEXT NOT NULL, device_name TEXT, device_address TEXT, software_version TEXT NOT NULL,
+    start_estimated INTEGER NOT NULL DEFAULT 0, end_utc TEXT, source TEXT NOT NULL, device_name TEXT, device_address TEXT, software_version TEXT NOT NULL,
     settings_json TEXT NOT NULL, summary_json TEXT, status TEXT NOT NULL DEFAULT 'recording',
     n_beats INTEGER, duration_s REAL, n_gaps INTEGER, gap_total_s REAL, baseline_hr_bpm REAL, final_hr_bpm REAL,
     resonance_bpm REAL, quality REAL);
@@ -372,7 +372,7 @@ CREATE TABLE events (session_id INTEGER NOT NULL, seq INTEGER NOT NULL, t_s REAL
     stage TEXT, detail TEXT NOT NULL, data_json TEXT, PRIMARY KEY (session_id, seq)) WITHOUT ROWID;
 CREATE TABLE frames (session_id INTEGER NOT NULL, seq INTEGER NOT NULL, t_arrival_s REAL NOT NULL,
     payload BLOB NOT NULL, PRIMARY KEY (session_id, seq)) WITHOUT ROWID;
-INSERT INTO sessions VALUES (1, '2025-11-02T19:05:00.000000Z', -18000, '2025-11-02T19:05:02.500000Z', 'ble',
+INSERT INTO sessions VALUES (1, '2025-11-02T19:05:00.000000Z', -18000, 0, '2025-11-02T19:05:02.500000Z', 'ble',
     'Polar H10', 'A0:9E:1A:00:00:01', '0.0.9', '{{"minutes": 10}}', '{{"resonance_bpm": 5.5}}', 'complete',
     2, 2.5, 0, 0.0, 70.0, 64.0, 5.5, 0.99);
 INSERT INTO beats VALUES (1, 0, 1.25, 1250.0, 48, 0, 6.0, 0.1), (1, 1, 2.5, 1250.0, 48, 4, 6.0, 0.3);
@@ -644,3 +644,16 @@ def test_the_sink_writes_a_live_session_as_the_loop_delivers_it(tmp_path: Path) 
         rec = store.recording(sid)
         assert rec.gaps == (gap,) and rec.link_events == (lost, restored)
         assert store.session(sid).settings == {"minutes": 1}
+
+
+@pytest.mark.skipif(
+    "start_estimated" not in RecordingMeta.__dataclass_fields__, reason="RecordingMeta has no start_estimated yet"
+)
+def test_an_estimated_start_is_kept(tmp_path: Path) -> None:
+    import dataclasses
+
+    estimated = dataclasses.replace(META, start_estimated=True)  # type: ignore[call-arg]
+    with SessionStore(tmp_path / "s.db") as store:
+        a = store.start_session(estimated)
+        b = store.start_session(META)
+        assert store.session(a).meta == estimated and store.session(b).meta == META

@@ -36,6 +36,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -43,6 +44,7 @@ import math
 import os
 import sqlite3
 import statistics
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,9 +82,11 @@ RATINGS: Final[tuple[str, ...]] = ("pain_before", "tension_before", "pain_after"
 GAP: Final[str] = "gap"
 LINK_KINDS: Final[dict[str, str]] = {"lost": "link_lost", "restored": "link_restored"}
 _TIME_FORMAT: Final[str] = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width: sorts as text, exact to the µs
+_META_HAS_ESTIMATE: Final[bool] = "start_estimated" in {f.name for f in dataclasses.fields(RecordingMeta)}
+_WAL_RETRY_S: Final[float] = 0.02  # between tries of the switch to WAL, s
 _GAP_MATCH_S: Final[float] = 1e-6  # a stored gap closes the after-gap beat starting within this, s
 _SESSION_COLUMNS: Final[str] = (
-    "id, start_utc, utc_offset_s, end_utc, source, device_name, device_address, software_version, "
+    "id, start_utc, utc_offset_s, start_estimated, end_utc, source, device_name, device_address, software_version, "
     "settings_json, summary_json, status, n_beats, duration_s, n_gaps, gap_total_s, "
     + ", ".join(SUMMARY_COLUMNS + RATINGS)
     + ", note"
@@ -204,7 +208,7 @@ class SessionStore:
                 f"the session store {self.path} was written by a newer biofeedback (schema version {version}; "
                 f"this one reads up to {SCHEMA_VERSION}); upgrade biofeedback or use --data-dir"
             )
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = self._wal_mode()
         if mode != "wal":  # pragma: no cover - a file system without shared memory (network drive)
             log.warning("the session store %s runs in %s mode, not WAL: readers wait for the writer", self.path, mode)
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -217,6 +221,25 @@ class SessionStore:
                 self._mark_interrupted()
             finally:
                 self._lock.release()
+
+    def _wal_mode(self) -> str:
+        """Switch the file to WAL (once, when it is new) and return its journal mode.
+
+        The switch needs the file to itself, and SQLite does not wait for that (it answers
+        "busy" at once, to avoid a deadlock), so it is tried again for up to the busy timeout.
+        """
+        deadline = time.monotonic() + self._busy_timeout_s
+        while True:
+            try:
+                mode = str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
+                if mode != "wal":
+                    mode = str(self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+                return mode
+            except sqlite3.OperationalError as exc:
+                busy = getattr(exc, "sqlite_errorcode", -1) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+                time.sleep(_WAL_RETRY_S)
 
     # --- lifetime -----------------------------------------------------------------------
 
@@ -270,11 +293,12 @@ class SessionStore:
         settings_json = _to_json("settings", settings or {})
         with self._writing() as conn:
             cur = conn.execute(
-                "INSERT INTO sessions (start_utc, utc_offset_s, source, device_name, device_address, "
-                "software_version, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sessions (start_utc, utc_offset_s, start_estimated, source, device_name, "
+                "device_address, software_version, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     _utc_text(meta.start_utc),
                     meta.utc_offset_s,
+                    int(bool(getattr(meta, "start_estimated", False))),
                     meta.source,
                     meta.device_name,
                     meta.device_address,
@@ -488,11 +512,12 @@ class SessionStore:
         event_rows.sort(key=lambda r: r[0])
         with self._transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO sessions (start_utc, utc_offset_s, source, device_name, device_address, "
-                "software_version, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sessions (start_utc, utc_offset_s, start_estimated, source, device_name, "
+                "device_address, software_version, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     _utc_text(meta.start_utc),
                     meta.utc_offset_s,
+                    int(bool(getattr(meta, "start_estimated", False))),
                     meta.source,
                     meta.device_name,
                     meta.device_address,
@@ -618,6 +643,7 @@ class SessionStore:
             sid,
             start,
             offset,
+            estimated,
             end,
             source,
             name,
@@ -639,6 +665,7 @@ class SessionStore:
             device_name=name,
             device_address=address,
             software_version=version,
+            **({"start_estimated": bool(estimated)} if _META_HAS_ESTIMATE else {}),
         )
         if n_beats is None:  # still being recorded (or its writer died): count what is there
             n_beats, duration_s = self._conn.execute(

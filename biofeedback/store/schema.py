@@ -35,6 +35,7 @@ _V1: Final[tuple[str, ...]] = (
         id INTEGER PRIMARY KEY,
         start_utc TEXT NOT NULL,          -- YYYY-MM-DDTHH:MM:SS.ffffffZ, the beat clock's zero
         utc_offset_s INTEGER NOT NULL,    -- local time minus UTC at the start, s
+        start_estimated INTEGER NOT NULL DEFAULT 0,  -- 1: the source held no start; it was estimated
         end_utc TEXT,                     -- same format; NULL until finished or found interrupted
         source TEXT NOT NULL,
         device_name TEXT,
