@@ -657,3 +657,40 @@ def test_an_estimated_start_is_kept(tmp_path: Path) -> None:
         a = store.start_session(estimated)
         b = store.start_session(META)
         assert store.session(a).meta == estimated and store.session(b).meta == META
+
+
+def count_beats_elsewhere(path: Path) -> int:
+    """Beats another connection (another process) sees: only what is committed."""
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("SELECT count(*) FROM beats").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_batch_commits_at_its_end_and_when_its_transaction_is_old_enough(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    beats = beat_series(20)
+    with SessionStore(path) as store:
+        sid = store.start_session(META)
+        with store.batch(max_delay_s=3600.0):
+            for b in beats[:10]:
+                store.add_beat(sid, b)
+            assert store.session(sid).n_beats == 10  # the writer sees its own rows
+            assert count_beats_elsewhere(path) == 0  # nothing committed yet
+            rec = Recording.from_rr([800.0] * 5, META)
+            store.add_recording(rec)  # all or nothing inside a batch too (a savepoint)
+            with pytest.raises(InvalidInputError):
+                store.add_recording(rec, hr_bpm=[1.0])
+        assert count_beats_elsewhere(path) == 15  # committed at the end
+        with store.batch(max_delay_s=0.0):  # every write is already old enough: each commits
+            for b in beats[10:]:
+                store.add_beat(sid, b)
+                assert count_beats_elsewhere(path) == 15 + beats.index(b) - 9
+        with pytest.raises(RuntimeError), store.batch(max_delay_s=3600.0):
+            store.add_event(sid, beats[-1].t_s, "note", "written, then the caller failed")
+            raise RuntimeError("boom")
+        assert len(store.events(sid, "note")) == 1
+    with SessionStore(path) as store:
+        assert store.recording(sid).rr_ms.tolist() == [b.rr_ms for b in beats]
+        assert [len(store.beat_table(s.id)) for s in store.sessions()] == [5, 20]  # same start: newest id first
