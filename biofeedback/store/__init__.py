@@ -173,13 +173,14 @@ class SessionStore:
     -----
     Any number of processes may read the store at once; one writes. The writer lock is
     taken at the first write (``start_session``, ``add_*``, ``finish_session``,
-    ``set_ratings``, ...) and held until :meth:`close`.
+    ``set_ratings``, ...) and held until :meth:`close`. A store object belongs to the
+    thread that made it (as its SQLite connection does): the asyncio loop's, in a session.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
         self._lock = WriterLock(self.path)
-        self._busy_timeout_s = busy_timeout_s
+        self._busy_timeout_s = check_positive(busy_timeout_s, "busy_timeout_s", "seconds", or_zero=True)
         self._batch_max_s: float | None = None  # inside batch(): commit once a transaction is this old, s
         self._batch_began = 0.0
         self._cursors: dict[int, _Cursor] = {}
@@ -241,7 +242,7 @@ class SessionStore:
                     mode = str(self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
                 return mode
             except sqlite3.OperationalError as exc:
-                busy = getattr(exc, "sqlite_errorcode", -1) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                busy = (getattr(exc, "sqlite_errorcode", -1) & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
                 if not busy or time.monotonic() >= deadline:
                     raise
                 time.sleep(_WAL_RETRY_S)
