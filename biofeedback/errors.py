@@ -18,6 +18,8 @@ __all__ = [
     "InvalidInputError",
     "MalformedFrameError",
     "SoundUnavailableError",
+    "SessionNotFoundError",
+    "StoreError",
     "StrapChoiceError",
     "StrapNotFoundError",
 ]
@@ -69,3 +71,11 @@ class EmulatorError(BiofeedbackError):
 
 class SoundUnavailableError(BiofeedbackError, RuntimeError):
     """Sound cannot be played: sounddevice or PortAudio is missing, or no output device works."""
+
+
+class StoreError(BiofeedbackError, OSError):
+    """The session store cannot be used: locked by another writer, damaged, not ours, too new."""
+
+
+class SessionNotFoundError(StoreError, LookupError):
+    """No session with the requested id in the store."""
