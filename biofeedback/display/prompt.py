@@ -218,7 +218,7 @@ def progress_words(frame: PromptFrame) -> str:
     text = (f"{time_words(frame.elapsed_s, frame.remaining_s)}  HR {hr} bpm  pace {frame.pace_bpm:.1f}/min  "
             f"swing {swing_words(frame.swing_bpm)}")
     if frame.stage:
-        text += f"  coach: {frame.stage}"
+        text += f"  {frame.stage}"
     if frame.reconnecting:
         text += f"  {frame.reconnect_text or 'strap reconnecting…'}"
     return text

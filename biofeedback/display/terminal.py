@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 import signal
 import textwrap
 import threading
@@ -264,6 +265,14 @@ class _View:
     calm: str
 
 
+def _columns(out: TextIO) -> int:
+    """The width of the terminal ``out`` writes to, columns (80 where it cannot tell)."""
+    try:
+        return os.get_terminal_size(out.fileno()).columns or 80
+    except (AttributeError, OSError, ValueError):
+        return 80
+
+
 class ProgressLine:
     """No prompt, one progress line (``--ui none``): time, heart rate, pace, swing, coach stage.
 
@@ -293,7 +302,9 @@ class ProgressLine:
         text = progress_words(frame)
         if self.tty:
             if text != self._text:
-                self.out.write("\r" + text.ljust(self._width))
+                # a line longer than the terminal wraps, and "\r" would rewrite only its last row
+                cols = _columns(self.out) - 1
+                self.out.write("\r" + text[:cols].ljust(min(self._width, cols)))
                 self.out.flush()
                 self._width = max(self._width, len(text))
         elif frame.elapsed_s >= self._next_s or frame.reconnecting != self._reconnecting:
