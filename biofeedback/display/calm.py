@@ -74,13 +74,16 @@ def read_calm_lines(path: str | os.PathLike[str]) -> tuple[str, ...]:
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        data = p.read_bytes()
     except FileNotFoundError:
         raise FileFormatError(f"{p}: no such file; give a text file of calm lines, one a line") from None
-    except UnicodeDecodeError as exc:
-        raise FileFormatError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except OSError as exc:
         raise FileFormatError(f"{p}: cannot read it ({exc.strerror}); give a readable text file") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise FileFormatError(f"{p}:{line}: not UTF-8 text; save the file as UTF-8") from None
     return parse_calm_lines(text, source=str(p))
 
 
