@@ -28,8 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from biofeedback.display.calm import CalmLines  # noqa: E402
-from biofeedback.display.prompt import PromptFrame  # noqa: E402
+from biofeedback.display.calm import CalmLines
+from biofeedback.display.prompt import PromptFrame
 
 FPS = 20.0
 SECONDS = 60.0

@@ -25,7 +25,7 @@ from biofeedback.display.terminal import disc_lines
 REPO = Path(__file__).resolve().parents[1]
 DRIVER = REPO / "tests" / "prompt_driver.py"
 sys.path.insert(0, str(REPO / "tests"))
-from prompt_driver import BREATH_INDEX, STEPS  # noqa: E402
+from prompt_driver import BREATH_INDEX, STEPS
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (.ci/run installs it)")
 WAIT_S = 30.0  # longest wait for the screen to show something (a deadline on a slow machine, not a speed test)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import itertools
 import math
 import os
 import shutil
@@ -80,8 +81,8 @@ def test_the_circle_grows_while_breathing_in_and_shrinks_while_breathing_out(xdi
             sizes.append(circle_pixels(xdisplay))
         assert window.frames_shown == 10
     grow, shrink = sizes[:5], sizes[5:]
-    assert all(a < b for a, b in zip(grow, grow[1:], strict=False)), sizes
-    assert all(a > b for a, b in zip(shrink, shrink[1:], strict=False)), sizes
+    assert all(a < b for a, b in itertools.pairwise(grow)), sizes
+    assert all(a > b for a, b in itertools.pairwise(shrink)), sizes
     # shrinking redraws the background: the same fullness gives the same circle, to the pixel
     assert shrink == grow[::-1]
     # the area follows the radius, MIN_RADIUS of the largest at empty: (1 / 0.25)² = 16 times

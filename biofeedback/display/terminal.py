@@ -29,7 +29,7 @@ import textwrap
 import threading
 from dataclasses import dataclass
 from types import FrameType, TracebackType
-from typing import Any, Final, Literal, TextIO
+from typing import Any, Final, Literal, Self, TextIO
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -157,7 +157,7 @@ class TerminalPrompt(_RestoresOnSigterm):
                           transient=True, redirect_stdout=True, redirect_stderr=True)
         self._open = False
 
-    def __enter__(self) -> TerminalPrompt:
+    def __enter__(self) -> Self:
         self._hook_sigterm()
         try:
             self._live.start()
@@ -290,7 +290,7 @@ class ProgressLine:
         self._reconnecting = False
         self._width = 0
 
-    def __enter__(self) -> ProgressLine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

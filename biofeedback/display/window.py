@@ -27,7 +27,7 @@ import os
 import sys
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import numpy as np
 
@@ -45,7 +45,6 @@ from biofeedback.errors import DisplayUnavailableError
 if TYPE_CHECKING:
     import tkinter
 
-    from matplotlib.backends.backend_tkagg import FigureCanvasTkAgg
 
 __all__ = ["WindowPrompt", "display_available"]
 
@@ -91,7 +90,7 @@ class WindowPrompt:
         self.full_redraws = 0
         self._closed = False
         self._root: tkinter.Tk | None = None
-        self._canvas: FigureCanvasTkAgg | None = None
+        self._canvas: Any = None  # FigureCanvasTkAgg (matplotlib's Tk backend is untyped)
         self._needs_full_draw = False
         self._blitted_radius = 1.0
 
@@ -108,7 +107,7 @@ class WindowPrompt:
             return None
         return int(self._root.wm_frame(), 16)
 
-    def __enter__(self) -> WindowPrompt:
+    def __enter__(self) -> Self:
         self.open()
         return self
 
@@ -128,7 +127,7 @@ class WindowPrompt:
             import tkinter
         except ImportError as exc:
             raise DisplayUnavailableError(f"this Python has no Tk ({exc}); use --ui terminal") from None
-        from matplotlib.backends.backend_tkagg import FigureCanvasTkAgg
+        from matplotlib.backends import backend_tkagg
         from matplotlib.figure import Figure
 
         try:
@@ -142,7 +141,8 @@ class WindowPrompt:
         fig = Figure(figsize=(10.0, 6.0), dpi=100)
         self._fig = fig
         self._build(fig)
-        canvas = FigureCanvasTkAgg(fig, master=root)
+        tkagg: Any = backend_tkagg  # untyped
+        canvas = tkagg.FigureCanvasTkAgg(fig, master=root)
         self._canvas = canvas
         canvas.get_tk_widget().pack(fill="both", expand=True)
         canvas.mpl_connect("draw_event", self._after_full_draw)
@@ -156,7 +156,7 @@ class WindowPrompt:
         if root is not None:
             try:
                 root.destroy()
-            except Exception:  # noqa: BLE001 - already gone with the Tk interpreter
+            except Exception:
                 log.debug("the window was already destroyed", exc_info=True)
 
     def _closed_by_person(self) -> None:
