@@ -1,13 +1,73 @@
-"""Input checks shared by the core: one place that turns bad input into a clear error."""
+"""Input checks shared by the package: one place that turns bad input into a clear error."""
 
 from __future__ import annotations
+
+import math
+import numbers
+import re
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from biofeedback.errors import InvalidInputError
 
-__all__ = ["finite_array", "rr_array"]
+__all__ = ["BLUETOOTH_ADDRESS_RE", "bluetooth_address", "check_positive", "finite_array", "rr_array"]
+
+BLUETOOTH_ADDRESS_RE: Final = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")
+"""A Bluetooth device address: six hex bytes separated by ``:`` or ``-``, either case."""
+
+
+def check_positive(value: float, name: str, unit: str, *, or_zero: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite number > 0 (>= 0 with ``or_zero``), or raise.
+
+    Parameters
+    ----------
+    value : float
+        The number to check (an int or float; not a bool or a string).
+    name : str
+        The argument's name, for the message (``"period_s"``).
+    unit : str
+        Its unit in words, for the message (``"seconds"``, ``"Hz"``, ``"samples"``).
+    or_zero : bool
+        Accept 0 as well.
+
+    Raises
+    ------
+    InvalidInputError
+        Not a number, NaN, infinite, or not above 0 (below 0 with ``or_zero``).
+
+    Examples
+    --------
+    >>> check_positive(4, "fs_hz", "Hz")
+    4.0
+    >>> check_positive(0.0, "period_s", "seconds")
+    Traceback (most recent call last):
+    ...
+    biofeedback.errors.InvalidInputError: period_s must be a positive number of seconds, got 0.0
+    """
+    wanted = "0 or a positive" if or_zero else "a positive"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidInputError(f"{name} must be {wanted} number of {unit}, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v) or v < 0 or (v == 0 and not or_zero):
+        raise InvalidInputError(f"{name} must be {wanted} number of {unit}, got {value!r}")
+    return v
+
+
+def bluetooth_address(text: str) -> str | None:
+    """``text`` as an upper-case, colon-separated Bluetooth address, or None if it is not one.
+
+    Examples
+    --------
+    >>> bluetooth_address("a0-9e-1a-12-34-56")
+    'A0:9E:1A:12:34:56'
+    >>> bluetooth_address("Polar H10") is None
+    True
+    """
+    if BLUETOOTH_ADDRESS_RE.match(text):
+        return text.upper().replace("-", ":")
+    return None
 
 
 def rr_array(rr_ms: npt.ArrayLike, *, min_count: int = 1, name: str = "rr_ms", what: str = "") -> npt.NDArray[np.float64]:

@@ -156,14 +156,7 @@ def summarise(rr_ms: npt.ArrayLike, gaps: Iterable[Gap] = ()) -> SessionSummary:
     longest = int(np.argmax([part.sum() for part in stretches]))
     analysed = slice(int(bounds[longest]), int(bounds[longest + 1]))
     seg_nn, seg_t = nn[analysed], t_s[analysed]
-    gap_s = float(sum(g.duration_s for g in gaps))
-    quality = Quality(
-        n_intervals=int(rr.size),
-        n_corrected=n_corrected,
-        share_corrected=n_corrected / rr.size,
-        n_gaps=len(gaps),
-        gap_s=gap_s,
-    )
+    quality = Quality.from_counts(rr.size, n_corrected, gaps)
     frequency = _or_none(hrv.frequency_domain, seg_nn)
     rsa = _or_none(hrv.rsa_amplitude, seg_t, seg_nn)
     rate = _or_none(hrv.breathing_rate, seg_nn)

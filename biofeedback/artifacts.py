@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, NamedTuple, Protocol
@@ -190,6 +191,39 @@ class Quality:
     share_corrected: float
     n_gaps: int
     gap_s: float
+
+    @classmethod
+    def from_counts(
+        cls,
+        n_intervals: int,
+        n_corrected: int,
+        gaps: Iterable[_Span] = (),
+        *,
+        start_s: float = -math.inf,
+        end_s: float = math.inf,
+    ) -> Quality:
+        """The quality of a span from its interval counts and the gaps of the beat chain.
+
+        Parameters
+        ----------
+        n_intervals : int
+            RR intervals examined.
+        n_corrected : int
+            Of those, intervals flagged as artefacts.
+        gaps : iterable of Gap
+            Breaks of the beat chain (anything with ``start_s`` and ``end_s``, s).
+        start_s, end_s : float
+            The span on the beat clock, s; gaps are clipped to it (default: all count).
+            A zero-length gap counts when it lies inside.
+
+        Examples
+        --------
+        >>> from biofeedback.beats import Gap
+        >>> Quality.from_counts(200, 3, [Gap(10.0, 12.5, "link lost")])
+        Quality(n_intervals=200, n_corrected=3, share_corrected=0.015, n_gaps=1, gap_s=2.5)
+        """
+        n_gaps, gap_s = _gap_total(gaps, float(start_s), float(end_s))
+        return cls(int(n_intervals), int(n_corrected), n_corrected / n_intervals if n_intervals else 0.0, n_gaps, gap_s)
 
 
 class Correction(NamedTuple):
@@ -552,8 +586,7 @@ def correct_artifacts_with_report(rr_ms: npt.ArrayLike, gaps: Iterable[_Span] = 
     """
     rr = rr_array(rr_ms, min_count=MIN_INTERVALS, what="artefact correction")
     nn, report = _correct(rr, _DEFAULT)
-    n_gaps, gap_s = _gap_total(gaps, -np.inf, np.inf)
-    return Correction(nn, report, _quality(report.is_artifact, n_gaps, gap_s))
+    return Correction(nn, report, _quality(report.is_artifact, gaps))
 
 
 def _gap_total(gaps: Iterable[_Span], start_s: float, end_s: float) -> tuple[int, float]:
@@ -569,10 +602,8 @@ def _gap_total(gaps: Iterable[_Span], start_s: float, end_s: float) -> tuple[int
     return n, total
 
 
-def _quality(flags: BoolArray, n_gaps: int, gap_s: float) -> Quality:
-    n = int(flags.size)
-    flagged = int(np.count_nonzero(flags))
-    return Quality(n, flagged, flagged / n if n else 0.0, n_gaps, gap_s)
+def _quality(flags: BoolArray, gaps: Iterable[_Span], start_s: float = -math.inf, end_s: float = math.inf) -> Quality:
+    return Quality.from_counts(int(flags.size), int(np.count_nonzero(flags)), gaps, start_s=start_s, end_s=end_s)
 
 
 def quality(rr_ms: npt.ArrayLike, gaps: Iterable[_Span] = ()) -> Quality:
@@ -595,9 +626,7 @@ def quality(rr_ms: npt.ArrayLike, gaps: Iterable[_Span] = ()) -> Quality:
     >>> quality([800.0, 810, 790, 805, 1600, 795, 800, 810], gaps=[Gap(3.0, 5.5, "link lost")])
     Quality(n_intervals=8, n_corrected=1, share_corrected=0.125, n_gaps=1, gap_s=2.5)
     """
-    flags = classify_artifacts(rr_ms).is_artifact
-    n_gaps, gap_s = _gap_total(gaps, -np.inf, np.inf)
-    return _quality(flags, n_gaps, gap_s)
+    return _quality(classify_artifacts(rr_ms).is_artifact, gaps)
 
 
 def window_quality(
@@ -651,5 +680,4 @@ def window_quality(
             raise InvalidInputError(
                 f"is_artifact has shape {flags.shape} but rr_ms has {rr.size} intervals: pass one flag per interval"
             )
-    n_gaps, gap_s = _gap_total(gaps, float(start_s), float(end_s))
-    return _quality(flags, n_gaps, gap_s)
+    return _quality(flags, gaps, float(start_s), float(end_s))

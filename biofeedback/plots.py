@@ -21,10 +21,11 @@ from biofeedback import hrv
 from biofeedback.analysis import SessionSummary
 from biofeedback.errors import FileFormatError, InvalidInputError
 from biofeedback.formats import open_private
+from biofeedback.hrv.frequency import HF_HZ, LF_HZ, VLF_HZ
 
 __all__ = ["save_figure", "session_figure"]
 
-_BANDS = (("VLF", 0.0033, 0.04, "#dddddd"), ("LF", 0.04, 0.15, "#c6dbef"), ("HF", 0.15, 0.4, "#fdd0a2"))
+_BANDS = (("VLF", *VLF_HZ, "#dddddd"), ("LF", *LF_HZ, "#c6dbef"), ("HF", *HF_HZ, "#fdd0a2"))
 
 
 def session_figure(s: SessionSummary, title: str = "") -> Figure:

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from biofeedback.analysis import summarise
 from biofeedback.artifacts import (
     MIN_INTERVALS,
     ArtifactKind,
@@ -424,6 +425,18 @@ def test_session_and_window_quality() -> None:
     # classified on its own, the window finds the same ectopic pair
     assert window_quality(y[:50], start_s=11.0, end_s=50.0) == Quality(50, 2, 0.04, 0, 0.0)
     assert window_quality(y[:50], start_s=0.0, end_s=9.0, gaps=[Span(5.0, 5.0)]).n_gaps == 1
+
+
+def test_quality_from_counts_is_the_one_way_to_build_a_quality() -> None:
+    gaps: list[Gap | Span] = [Gap(10.0, 12.5, "link lost"), Span(100.0, 101.0), Span(50.0, 50.0)]
+    assert Quality.from_counts(400, 6, gaps) == Quality(400, 6, 0.015, 3, 3.5)
+    # clipped to a span: 1.5 s of the first gap, the zero-length one inside, not the last
+    assert Quality.from_counts(40, 1, gaps, start_s=11.0, end_s=60.0) == Quality(40, 1, 0.025, 2, 1.5)
+    assert Quality.from_counts(0, 0) == Quality(0, 0, 0.0, 0, 0.0)
+    # the session summary builds its quality the same way
+    _, y = planted()
+    s = summarise(y, [Gap(10.0, 12.5, "link lost")])
+    assert s.quality == Quality.from_counts(y.size, s.quality.n_corrected, [Gap(10.0, 12.5, "link lost")])
 
 
 @settings(max_examples=60, deadline=None)

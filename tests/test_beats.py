@@ -79,6 +79,29 @@ def test_jitter_below_the_threshold_is_not_a_gap() -> None:
     assert clock.gaps == []
 
 
+@pytest.mark.parametrize("behind_s", [2.6, 2.8])
+def test_a_chain_more_than_two_and_a_half_seconds_behind_reanchors(behind_s: float) -> None:
+    # the default clock: notifications 1 s apart, then one arrives behind_s later than its
+    # beat's place on the chain (its predecessors were lost): re-anchor and record the gap
+    clock = BeatClock()
+    feed(clock, [Measurement(float(i), 60, (1000.0,)) for i in range(1, 6)])
+    (b,) = clock.add(Measurement(6.0 + behind_s, 60, (1000.0,)))
+    (gap,) = clock.gaps
+    assert gap.reason == "chain behind arrival clock"
+    assert gap.start_s == pytest.approx(5.0)
+    assert gap.end_s == pytest.approx(5.0 + behind_s) and gap.duration_s == pytest.approx(behind_s)
+    assert b.t_s == pytest.approx(6.0 + behind_s) and b.flags & BeatFlags.AFTER_GAP
+
+
+@pytest.mark.parametrize("behind_s", [2.0, 2.4])
+def test_a_chain_less_than_two_and_a_half_seconds_behind_keeps_its_time(behind_s: float) -> None:
+    clock = BeatClock()
+    feed(clock, [Measurement(float(i), 60, (1000.0,)) for i in range(1, 6)])
+    (b,) = clock.add(Measurement(6.0 + behind_s, 60, (1000.0,)))
+    assert clock.gaps == []
+    assert b.t_s == pytest.approx(6.0) and b.flags == BeatFlags.NONE
+
+
 def test_a_reanchor_never_moves_time_backwards() -> None:
     clock = BeatClock()
     feed(clock, [Measurement(100.0 + i, 60, (1000.0,)) for i in range(5)])

@@ -14,9 +14,10 @@ import pytest
 from biofeedback.beats import Beat, Measurement
 from biofeedback.errors import FileFormatError, InvalidInputError
 from biofeedback.formats import BeatCsvWriter, read_rr_file
+from biofeedback.notifications import group_into_notifications
 from biofeedback.session import RecordSummary, record
 from biofeedback.sources.base import LinkLost, LinkRestored, SourceEvent
-from biofeedback.sources.replay import ReplaySource, group_into_notifications
+from biofeedback.sources.replay import ReplaySource
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"

@@ -13,16 +13,16 @@ import asyncio
 import contextlib
 import logging
 import math
-import re
 import time
 from collections.abc import Sequence
 from typing import Final, Protocol
 
 import numpy.typing as npt
 
-from biofeedback._validate import rr_array
+from biofeedback._validate import bluetooth_address, check_positive, rr_array
 from biofeedback.errors import EmulatorError, InvalidInputError
-from biofeedback.hrm import HeartRateMeasurement, SensorContact, rr_ms_to_raw
+from biofeedback.hrm import HeartRateMeasurement, SensorContact
+from biofeedback.notifications import group_into_notifications
 
 __all__ = ["ABORT_BY_LOCAL", "EmulatedStrap", "Frame", "StrapLink", "frames_from_rr"]
 
@@ -37,8 +37,6 @@ ABORT_BY_LOCAL: Final = "le-connection-abort-by-local"
 ATT_PAYLOAD_BYTES: Final[int] = 20  # ATT_MTU 23 minus the 3-byte notification header
 HR_WINDOW_BEATS: Final[int] = 5  # heart rate in a frame = 60000 / mean of this many last RR
 ENERGY_KJ_PER_S: Final[float] = 0.1  # cumulative energy expended, about 6 kJ/min at rest
-
-_ADDRESS_RE: Final = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 
 
 def frames_from_rr(
@@ -58,7 +56,9 @@ def frames_from_rr(
     none), and each later frame carries the RR intervals of the beats that ended since the
     previous frame: none when the heart is slower than one beat per period, several when
     it is faster. At most as many RR as fit a 20-byte notification (ATT MTU 23) go in one
-    frame; the rest wait for the next. Frames go on until every beat has been sent.
+    frame; the rest wait for the next. Frames go on until every beat has been sent. The
+    grouping is :func:`biofeedback.notifications.group_into_notifications`, the one the
+    replay source uses, with the wire's rounding, frame cap and settle frames.
 
     Parameters
     ----------
@@ -96,45 +96,32 @@ def frames_from_rr(
     >>> [(t, HeartRateMeasurement.from_bytes(p).rr_ms) for t, p in frames]
     [(0.0, ()), (1.0, (1000.0,)), (2.0, (500.0, 500.0))]
     """
-    rr = rr_array(rr_ms, what="frames_from_rr")
     if energy_every < 0:
         raise InvalidInputError(f"energy_every must be 0 (never) or a positive frame count, got {energy_every}")
-    if settle_frames < 0:
-        raise InvalidInputError(f"settle_frames must be 0 or more, got {settle_frames}")
-    if not (math.isfinite(period_s) and period_s > 0):
-        raise InvalidInputError(f"period_s must be a positive number of seconds, got {period_s}")
-    if any(rr_ms_to_raw(float(x)) < 1 or rr_ms_to_raw(float(x)) > 0xFFFF for x in rr):
-        raise InvalidInputError("rr_ms has intervals outside 1..65535 units of 1/1024 s (about 1 ms to 64 s)")
+    rr_list = [float(x) for x in rr_array(rr_ms, what="frames_from_rr")]
 
-    start_s = (settle_frames - 1) * period_s
-    rr_list = [float(x) for x in rr]
-    end_s: list[float] = []
-    total_ms = 0.0
-    for value in rr_list:
-        total_ms += value
-        end_s.append(start_s + total_ms / 1000.0)
+    def has_energy(k: int) -> bool:
+        return bool(energy_every) and k % energy_every == 0
 
+    def room(k: int) -> int:
+        """RR intervals that fit frame ``k`` after its flags, heart rate and energy."""
+        return (ATT_PAYLOAD_BYTES - 1 - (2 if hr_uint16 else 1) - (2 if has_energy(k) else 0)) // 2
+
+    grouped = group_into_notifications(rr_list, period_s, settle_frames=settle_frames, max_rr=room, as_sent=True)
     frames: list[Frame] = []
-    next_beat = 0  # index of the first beat not yet sent
-    k = 0
-    while k < settle_frames or next_beat < len(rr_list):
-        t_s = k * period_s
-        energy = round(t_s * ENERGY_KJ_PER_S) if energy_every and k % energy_every == 0 else None
+    sent = 0  # beats sent so far
+    for k, (_, rr_sent) in enumerate(grouped):
+        t_s = k * period_s  # strap time: the first frame (a settle frame, if any) at 0
+        energy = round(t_s * ENERGY_KJ_PER_S) if has_energy(k) else None
         if k < settle_frames:
             frame = HeartRateMeasurement(0, contact, energy, (), hr_uint16)
         else:
-            room = (ATT_PAYLOAD_BYTES - 1 - (2 if hr_uint16 else 1) - (2 if energy is not None else 0)) // 2
-            ended = next_beat
-            # a beat ending exactly on the frame time belongs to this frame
-            while ended < len(rr_list) and end_s[ended] <= t_s + 1e-9 and ended - next_beat < room:
-                ended += 1
-            recent = rr_list[max(0, ended - HR_WINDOW_BEATS) : ended]
+            sent += len(rr_sent)
+            recent = rr_list[max(0, sent - HR_WINDOW_BEATS) : sent]
             hr_bpm = round(60000.0 / (sum(recent) / len(recent))) if recent else 0
             hr_bpm = min(hr_bpm, 0xFFFF if hr_uint16 else 0xFF)
-            frame = HeartRateMeasurement(hr_bpm, contact, energy, tuple(rr_list[next_beat:ended]), hr_uint16)
-            next_beat = ended
+            frame = HeartRateMeasurement(hr_bpm, contact, energy, rr_sent, hr_uint16)
         frames.append((t_s, bytes(frame)))
-        k += 1
     return frames
 
 
@@ -218,11 +205,11 @@ class EmulatedStrap:
         drop_at: Sequence[float] = (),
         manufacturer: str = "Polar Electro Oy",
     ) -> None:
-        address = address.upper()
-        if not _ADDRESS_RE.match(address):
+        normal = bluetooth_address(address)
+        if normal is None:
             raise InvalidInputError(f"address {address!r} is not a Bluetooth address like 'A0:9E:1A:12:34:56'")
-        if not (math.isfinite(speed) and speed > 0):
-            raise InvalidInputError(f"speed must be a positive factor of real time, got {speed}")
+        address = normal
+        check_positive(speed, "speed", "times real time")
         if battery_percent is not None and not 0 <= battery_percent <= 100:
             raise InvalidInputError(f"battery_percent must be 0..100 or None, got {battery_percent}")
         if not -127 <= rssi_dbm <= 20:

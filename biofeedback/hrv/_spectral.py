@@ -35,7 +35,6 @@ __all__ = [
     "band_peak_hz",
     "band_power",
     "check_band",
-    "check_positive",
     "local_peak_index",
     "lomb_psd",
     "parabolic_peak",
@@ -50,17 +49,6 @@ DEFAULT_FS_HZ: Final[float] = 4.0  # resampling rate of the tachogram, Hz
 WELCH_NPERSEG: Final[int] = 256  # Welch segment, samples (64 s at 4 Hz)
 WELCH_NFFT: Final[int] = 4096  # FFT length, samples (bin width 1/1024 Hz at 4 Hz)
 WELCH_CHUNK_SEGMENTS: Final[int] = 256  # segments transformed at once (bounds memory)
-
-
-def check_positive(value: float, name: str) -> float:
-    """Return ``value`` as a float if it is finite and > 0, else raise InvalidInputError."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise InvalidInputError(f"{name} must be a finite positive number, got {value!r}")
-    return v
 
 
 def check_band(band: tuple[float, float], name: str) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback._validate import rr_array
+from biofeedback._validate import check_positive, rr_array
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrv._spectral import (
     DEFAULT_FS_HZ,
@@ -23,18 +23,18 @@ from biofeedback.hrv._spectral import (
     FloatArray,
     band_power,
     check_band,
-    check_positive,
     local_peak_index,
     resample_tachogram,
     welch_psd,
 )
+from biofeedback.hrv.frequency import HF_HZ, LF_HZ, VLF_HZ
 
 __all__ = ["COHERENCE_WINDOW_S", "coherence", "coherence_detail"]
 
 COHERENCE_WINDOW_S: Final[float] = 64.0  # HeartMath's analysis window, s
-PEAK_SEARCH_HZ: Final[tuple[float, float]] = (0.04, 0.26)  # where the coherence peak is sought, Hz
+PEAK_SEARCH_HZ: Final[tuple[float, float]] = (LF_HZ[0], 0.26)  # where the coherence peak is sought, Hz
 PEAK_WIDTH_HZ: Final[float] = 0.030  # width of the band integrated around the peak, Hz
-TOTAL_HZ: Final[tuple[float, float]] = (0.0033, 0.4)  # total power range, Hz
+TOTAL_HZ: Final[tuple[float, float]] = (VLF_HZ[0], HF_HZ[1])  # total power range, VLF to HF, Hz
 _SPLINE_MARGIN_BEATS: Final[int] = 4  # beats kept before the window so the spline is local
 
 
@@ -127,10 +127,10 @@ def coherence_detail(
     >>> round(d["peak_hz"], 2), d["coherence_ratio"] > 5
     (0.1, True)
     """
-    win = check_positive(window_s, "window_s")
-    fs = check_positive(fs_hz, "fs_hz")
-    n_fft = int(check_positive(nfft, "nfft"))
-    width = check_positive(peak_width_hz, "peak_width_hz")
+    win = check_positive(window_s, "window_s", "seconds")
+    fs = check_positive(fs_hz, "fs_hz", "Hz")
+    n_fft = int(check_positive(nfft, "nfft", "samples"))
+    width = check_positive(peak_width_hz, "peak_width_hz", "Hz")
     lo, hi = check_band(peak_search_hz, "peak_search_hz")
     t_lo, t_hi = check_band(total_hz, "total_hz")
     if win * fs < 4:

@@ -8,7 +8,7 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback._validate import rr_array
+from biofeedback._validate import check_positive, rr_array
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrv._spectral import (
     DEFAULT_FS_HZ,
@@ -18,7 +18,6 @@ from biofeedback.hrv._spectral import (
     band_peak_hz,
     band_power,
     check_band,
-    check_positive,
     lomb_psd,
     resample_tachogram,
     welch_psd,
@@ -100,10 +99,10 @@ def power_spectrum(
     >>> round(float(f[np.argmax(p)]), 3)
     0.1
     """
-    fs = check_positive(fs_hz, "fs_hz")
-    seg = int(check_positive(nperseg, "nperseg"))
-    n_fft = int(check_positive(nfft, "nfft"))
-    top = None if max_hz is None else check_positive(max_hz, "max_hz")
+    fs = check_positive(fs_hz, "fs_hz", "Hz")
+    seg = int(check_positive(nperseg, "nperseg", "samples"))
+    n_fft = int(check_positive(nfft, "nfft", "samples"))
+    top = None if max_hz is None else check_positive(max_hz, "max_hz", "Hz")
     if method not in ("welch", "lomb"):
         raise InvalidInputError(f"method must be 'welch' or 'lomb', got {method!r}")
     rr = _checked_rr(rr_ms, "power_spectrum", fs)

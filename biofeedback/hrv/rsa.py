@@ -19,14 +19,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import butter, sosfiltfilt  # type: ignore[import-untyped]
 
-from biofeedback._validate import finite_array, rr_array
+from biofeedback._validate import check_positive, finite_array, rr_array
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrv._spectral import (
     DEFAULT_FS_HZ,
     WELCH_NFFT,
     FloatArray,
     check_band,
-    check_positive,
     parabolic_peak,
     resample_on_times,
     welch_psd,
@@ -161,7 +160,7 @@ def breathing_rate(
     6.0
     """
     band = check_band(band_hz, "band_hz")
-    fs = check_positive(fs_hz, "fs_hz")
+    fs = check_positive(fs_hz, "fs_hz", "Hz")
     t, rr = _beats(t_s, rr_ms, "breathing_rate", 3)
     x = _even_rr(t, rr, fs, band, "breathing_rate")
     return 60.0 * _dominant_hz(x, fs, band)
@@ -255,7 +254,7 @@ def rsa_amplitude(
     ([15.0, 15.0, 15.0], 13.04)
     """
     band = check_band(band_hz, "band_hz")
-    fs = check_positive(fs_hz, "fs_hz")
+    fs = check_positive(fs_hz, "fs_hz", "Hz")
     if breath_onsets_s is None:
         t, rr = _beats(t_s, rr_ms, "rsa_amplitude", 3)
         bounds, f0 = _cycle_bounds_from_tachogram(t, rr, fs, band)

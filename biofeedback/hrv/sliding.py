@@ -81,7 +81,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback._validate import rr_array
+from biofeedback._validate import check_positive, rr_array
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrv._band_factors import N_GROUPS, Bands, Factor, SpecParams, window_band_power
 from biofeedback.hrv._incremental_spline import SPLINE_DEPTH, IncrementalSpline
@@ -91,7 +91,6 @@ from biofeedback.hrv._spectral import (
     WELCH_NPERSEG,
     FloatArray,
     check_band,
-    check_positive,
 )
 from biofeedback.hrv.coherence import COHERENCE_WINDOW_S, coherence
 from biofeedback.hrv.frequency import HF_HZ, LF_HZ, MIN_DURATION_S, VLF_HZ
@@ -334,9 +333,9 @@ class SlidingHRV:
         lf_hz: tuple[float, float] = LF_HZ,
         hf_hz: tuple[float, float] = HF_HZ,
     ) -> None:
-        self._window_s = check_positive(window_s, "window_s")
+        self._window_s = check_positive(window_s, "window_s", "seconds")
         self._w_units = _ceil_units(self._window_s)  # window in clock units, rounded up
-        fs = check_positive(fs_hz, "fs_hz")
+        fs = check_positive(fs_hz, "fs_hz", "Hz")
         bands: Bands = (
             check_band(vlf_hz, "vlf_hz"),
             check_band(lf_hz, "lf_hz"),
@@ -344,8 +343,8 @@ class SlidingHRV:
         )
         self._spec_params: SpecParams = (
             fs,
-            int(check_positive(nperseg, "nperseg")),
-            int(check_positive(nfft, "nfft")),
+            int(check_positive(nperseg, "nperseg", "samples")),
+            int(check_positive(nfft, "nfft", "samples")),
             bands,
         )
         self._coh_units = _ceil_units(COHERENCE_WINDOW_S)  # the coherence window, clock units

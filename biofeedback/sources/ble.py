@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -35,12 +34,13 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
+from biofeedback._validate import check_positive
 from biofeedback.beats import Measurement
 from biofeedback.errors import ConnectError, InvalidInputError, MalformedFrameError
 from biofeedback.hrm import BATTERY_LEVEL_UUID, HEART_RATE_MEASUREMENT_UUID, HeartRateMeasurement
 from biofeedback.sources.base import LinkLost, LinkRestored, SourceEvent
 from biofeedback.sources.bluez_errors import bluetooth_errors, reason, unavailable
-from biofeedback.sources.scan import SETTLE_S, StrapInfo, check_timeout, find_strap
+from biofeedback.sources.scan import SETTLE_S, StrapInfo, find_strap
 
 __all__ = ["BleSource"]
 
@@ -126,19 +126,18 @@ class BleSource:
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         settle_s: float = SETTLE_S,
     ) -> None:
-        check_timeout(scan_timeout_s, "scan_timeout_s")
-        check_timeout(backoff_initial_s, "backoff_initial_s")
-        check_timeout(backoff_max_s, "backoff_max_s")
-        check_timeout(connect_timeout_s, "connect_timeout_s")
+        check_positive(scan_timeout_s, "scan_timeout_s", "seconds")
+        check_positive(backoff_initial_s, "backoff_initial_s", "seconds")
+        check_positive(backoff_max_s, "backoff_max_s", "seconds")
+        check_positive(connect_timeout_s, "connect_timeout_s", "seconds")
         if backoff_max_s < backoff_initial_s:
             raise InvalidInputError(
                 f"backoff_max_s ({backoff_max_s!r}) must be at least backoff_initial_s "
                 f"({backoff_initial_s!r})"
             )
         if give_up_after_s is not None:
-            check_timeout(give_up_after_s, "give_up_after_s")
-        if not (math.isfinite(settle_s) and settle_s >= 0):
-            raise InvalidInputError(f"settle_s must be 0 or more seconds, got {settle_s!r}")
+            check_positive(give_up_after_s, "give_up_after_s", "seconds")
+        check_positive(settle_s, "settle_s", "seconds", or_zero=True)
         if device is not None and not device.strip():
             raise InvalidInputError("device is empty: pass a strap address or part of its name")
         self.device = device

@@ -1,53 +1,26 @@
 """Replaying recorded RR intervals as if a strap sent them.
 
-The intervals are grouped into notifications the way a strap sends them: one about every
-``period_s`` seconds carrying the beats that ended since the previous one. The arrival
-time of each notification is its time on the recording's own clock, so a replay gives the
-same beats, at any speed.
+The intervals are grouped into notifications the way a strap sends them
+(:func:`biofeedback.notifications.group_into_notifications`): one every ``period_s``
+seconds carrying the beats that ended since the previous one, with the file's values to
+the bit. The arrival time of each notification is its time on the recording's own beat
+clock, so a replay gives the same beats, at any speed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback._validate import rr_array
-from biofeedback.errors import InvalidInputError
+from biofeedback._validate import check_positive
 from biofeedback.hrm import SensorContact
+from biofeedback.notifications import group_into_notifications
 from biofeedback.sources.base import Measurement, SourceEvent
 
-__all__ = ["ReplaySource", "group_into_notifications"]
-
-
-def group_into_notifications(
-    rr_ms: npt.ArrayLike, period_s: float = 1.0
-) -> list[tuple[float, tuple[float, ...]]]:
-    """Group RR intervals into (notification time s, RR intervals ms) as a strap would.
-
-    Each notification at ``k * period_s`` carries the intervals whose beats ended in
-    ``((k-1) * period_s, k * period_s]``; notifications with no beat are kept (empty).
-
-    Raises
-    ------
-    InvalidInputError
-        Bad RR intervals, or ``period_s`` not a positive number of seconds.
-    """
-    if not (math.isfinite(period_s) and period_s > 0):
-        raise InvalidInputError(f"period_s must be a positive number of seconds, got {period_s!r}")
-    rr = rr_array(rr_ms, what="replay")
-    t_s = np.cumsum(rr) / 1000.0
-    k = np.ceil(t_s / period_s - 1e-12).astype(np.int64)
-    out: list[tuple[float, tuple[float, ...]]] = []
-    start = 0
-    for frame in range(1, int(k[-1]) + 1):
-        stop = int(np.searchsorted(k, frame, side="right"))
-        out.append((frame * period_s, tuple(float(x) for x in rr[start:stop])))
-        start = stop
-    return out
+__all__ = ["ReplaySource"]
 
 
 class ReplaySource:
@@ -70,10 +43,8 @@ class ReplaySource:
 
     def __init__(self, rr_ms: Sequence[float] | npt.NDArray[np.float64], *, speed: float | None = None,
                  period_s: float = 1.0) -> None:
-        if speed is not None and not (math.isfinite(speed) and speed > 0):
-            raise InvalidInputError(f"speed must be a positive factor of real time (or None), got {speed!r}")
+        self.speed = None if speed is None else check_positive(speed, "speed", "times real time")
         self.frames = group_into_notifications(rr_ms, period_s)
-        self.speed = speed
 
     async def __aiter__(self) -> AsyncIterator[SourceEvent]:
         loop = asyncio.get_running_loop()

@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -23,6 +21,7 @@ from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 
+from biofeedback._validate import bluetooth_address, check_positive
 from biofeedback.errors import InvalidInputError, StrapChoiceError, StrapNotFoundError
 from biofeedback.hrm import HEART_RATE_SERVICE_UUID
 from biofeedback.sources.bluez_errors import bluetooth_errors
@@ -33,7 +32,6 @@ log = logging.getLogger(__name__)
 
 SETTLE_S: Final[float] = 2.0  # after the first strap is seen, listen this long for others, s
 _UNKNOWN_RSSI_DBM: Final[int] = -127  # what bleak reports when BlueZ gives no RSSI
-_ADDRESS_RE: Final = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")
 _WAKE_HINT: Final[str] = "wake the strap by wetting the electrodes and wearing it, then try again"
 
 
@@ -74,25 +72,6 @@ def _advertises_heart_rate(adv: AdvertisementData) -> bool:
 
 def _strongest_first(info: StrapInfo) -> tuple[bool, int, str, str]:
     return (info.rssi_dbm is None, -(info.rssi_dbm or 0), info.name, info.address)
-
-
-def check_timeout(timeout_s: float, what: str) -> None:
-    """Check that ``timeout_s`` is a positive, finite number of seconds.
-
-    Parameters
-    ----------
-    timeout_s : float
-        The value to check, s.
-    what : str
-        Its name, for the message.
-
-    Raises
-    ------
-    InvalidInputError
-        ``timeout_s`` is not a finite number greater than 0.
-    """
-    if not (isinstance(timeout_s, (int, float)) and math.isfinite(timeout_s) and timeout_s > 0):
-        raise InvalidInputError(f"{what} must be a positive number of seconds, got {timeout_s!r}")
 
 
 async def _scan(
@@ -156,18 +135,11 @@ async def scan(timeout_s: float = 5.0) -> list[StrapInfo]:
     InvalidInputError
         ``timeout_s`` is not a positive number.
     """
-    check_timeout(timeout_s, "scan timeout_s")
+    check_positive(timeout_s, "scan timeout_s", "seconds")
     seen = await _scan(timeout_s)
     straps = sorted((info for _, info in seen.values()), key=_strongest_first)
     log.info("scan found %d heart-rate strap(s): %s", len(straps), ", ".join(map(str, straps)))
     return straps
-
-
-def _normalise_address(device: str) -> str | None:
-    """``device`` as an upper-case colon-separated address, or None if it is not one."""
-    if _ADDRESS_RE.match(device):
-        return device.upper().replace("-", ":")
-    return None
 
 
 async def find_strap(
@@ -197,10 +169,10 @@ async def find_strap(
     BluetoothUnavailableError
         Bluetooth is unusable (see :func:`scan`).
     """
-    check_timeout(timeout_s, "find_strap timeout_s")
+    check_positive(timeout_s, "find_strap timeout_s", "seconds")
     if device is not None and not device.strip():
         raise InvalidInputError("device is empty: pass a strap address or part of its name")
-    address = None if device is None else _normalise_address(device.strip())
+    address = None if device is None else bluetooth_address(device.strip())
     fragment = None if device is None else device.strip().casefold()
 
     def matches(info: StrapInfo) -> bool:
