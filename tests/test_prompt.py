@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -72,6 +73,21 @@ def test_progress_words() -> None:
 def test_a_frame_out_of_range_is_refused(kw: dict[str, object]) -> None:
     with pytest.raises(InvalidInputError):
         frame(**kw)
+
+
+def test_a_frame_of_the_pacers_breath_state() -> None:
+    @dataclass(frozen=True)
+    class Breath:  # the fields of biofeedback.pacer.BreathState that a frame shows
+        t_s: float = 75.5
+        pace_bpm: float = 5.5
+        part: str = "hold_out"
+        part_left_s: float = 0.7
+        fullness: float = 1.0000000002  # eased shapes may overshoot by a rounding error
+
+    f = PromptFrame.of_breath(Breath(), heart_rate_bpm=61.0, elapsed_s=70.0)
+    assert (f.fullness, f.part, f.part_left_s, f.pace_bpm, f.now_s, f.heart_rate_bpm, f.elapsed_s) == (
+        1.0, "hold_out", 0.7, 5.5, 75.5, 61.0, 70.0)
+    assert (part_words(f.part), count_words(f.part_left_s)) == ("hold", "1")
 
 
 def test_frame_time_defaults_to_elapsed() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, Protocol, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,7 @@ from biofeedback.analysis import mm_ss
 from biofeedback.errors import InvalidInputError
 
 __all__ = [
+    "BreathLike",
     "Part",
     "PromptFrame",
     "battery_words",
@@ -41,6 +42,21 @@ FloatArray = npt.NDArray[np.float64]
 TREND_STEADY_BPM: Final[float] = 0.5  # a swing trend smaller than this, bpm, reads as steady
 SIGNAL_GOOD_SHARE: Final[float] = 0.01  # at most this share of beats corrected: "good"
 SIGNAL_FAIR_SHARE: Final[float] = 0.05  # at most this share: "fair" (Kubios' rule of thumb); above: "poor"
+
+
+class BreathLike(Protocol):
+    """What a frame takes from the pacer's breath state (``biofeedback.pacer.BreathState`` has it)."""
+
+    @property
+    def t_s(self) -> float: ...
+    @property
+    def pace_bpm(self) -> float: ...
+    @property
+    def part(self) -> str: ...
+    @property
+    def part_left_s(self) -> float: ...
+    @property
+    def fullness(self) -> float: ...
 
 
 def _empty() -> FloatArray:
@@ -136,6 +152,13 @@ class PromptFrame:
                 raise InvalidInputError(f"{a} and {b} must have the same length")
         if len(self.inhale_ends_s) not in (0, len(self.breath_onsets_s)):
             raise InvalidInputError("inhale_ends_s must be empty or as long as breath_onsets_s")
+
+    @classmethod
+    def of_breath(cls, breath: BreathLike, **rest: Any) -> PromptFrame:
+        """The frame showing the pacer's breath state ``breath`` (its fullness, part, count, pace and
+        time), with everything else from ``rest`` (the other fields, by name)."""
+        return cls(fullness=min(1.0, max(0.0, breath.fullness)), part=breath.part,  # type: ignore[arg-type]
+                   part_left_s=max(0.0, breath.part_left_s), pace_bpm=breath.pace_bpm, t_s=breath.t_s, **rest)
 
     @property
     def now_s(self) -> float:
