@@ -3,7 +3,7 @@
 Run in a real terminal (the tests run it in tmux):
 ``python tests/prompt_driver.py COMMAND_FILE full|minimal|progress [CALM_FILE]``. It writes
 its pid next to COMMAND_FILE (``.pid``) and then reads COMMAND_FILE as lines are appended:
-a step number shows that step's frame, ``raise`` raises an error inside the display,
+a step number shows that step's frame (``rN``: with the strap reconnecting), ``raise`` raises an error inside the display,
 ``quit`` leaves normally. Ctrl-C and SIGTERM end it as they would end a session.
 """
 
@@ -32,13 +32,14 @@ STEP_S = 2.0  # session time between steps, s
 BREATH_INDEX = 4  # the breath the steps belong to (chooses the calm line)
 
 
-def frame(step: int, calm: CalmLines) -> PromptFrame:
+def frame(step: int, calm: CalmLines, reconnecting: bool = False) -> PromptFrame:
     fullness, part, left_s, hr = STEPS[step]
     return PromptFrame(fullness=fullness, part=part, part_left_s=left_s, pace_bpm=6.0,  # type: ignore[arg-type]
                        heart_rate_bpm=hr, swing_bpm=11.8, swing_trend_bpm=1.3, swing_target_bpm=15.0,
                        stage="exploring", reason="slower: the swing grew at 6.5 breaths/min",
                        elapsed_s=62.0 + STEP_S * step, remaining_s=538.0 - STEP_S * step, battery_percent=87,
-                       corrected_share=0.004, calm_line=calm.line_for(BREATH_INDEX))
+                       corrected_share=0.004, calm_line=calm.line_for(BREATH_INDEX), reconnecting=reconnecting,
+                       reconnect_text="strap reconnecting (attempt 2)…" if reconnecting else "")
 
 
 def main(argv: list[str]) -> int:
@@ -57,7 +58,7 @@ def main(argv: list[str]) -> int:
                     return 0
                 if cmd == "raise":
                     raise RuntimeError("the driver was asked to fail")
-                d.show(frame(int(cmd), calm))
+                d.show(frame(int(cmd.lstrip("r")), calm, reconnecting=cmd.startswith("r")))
             time.sleep(0.02)
 
 

@@ -138,9 +138,21 @@ def test_one_breath_as_a_person_sees_it(pane: Pane) -> None:
                  "08:54 left", "battery    87%", "signal     good (0.4% corrected)",
                  CalmLines().line_for(BREATH_INDEX), "Ctrl-C ends the session"):
         assert text in full, text
+    # it fits: nothing cut at the right (the longest value ends inside 80 columns), and the
+    # last line of the prompt, the hint, on row 22 of 24
     lines = full.splitlines()
-    assert len(lines) <= 24 and max(len(line) for line in lines) <= 80
-    assert lines[-1].strip() == "Ctrl-C ends the session" or lines[21].strip() == "Ctrl-C ends the session"
+    assert len(lines) <= 24 and max(len(line.rstrip()) for line in lines) <= 80
+    rows = [n for n, line in enumerate(lines) if line.strip()]
+    assert rows[0] == 0 and lines[rows[-1]].strip() == "Ctrl-C ends the session" and rows[-1] == 21
+    assert lines[19].strip() == CalmLines().line_for(BREATH_INDEX)
+
+    assert "reconnecting" not in full
+    pane.command("r4")
+    screen = pane.wait(lambda s: "reconnecting" in s)
+    # on the row of the words, in the column of the values beside the shape
+    notice = next(line for line in screen.splitlines() if "reconnecting" in line)
+    assert notice.split()[:3] == ["breathe", "out", "1"]
+    assert notice.index("strap reconnecting (attempt 2)…") == screen.splitlines()[2].index("pace")
 
     pane.command("quit")
     restored(pane, 0)
