@@ -140,3 +140,14 @@ def test_terminal_prompt_draws_only_frames_that_look_different() -> None:
     steps = len({round((2.5 + 12.0 * i / 80) / 0.25) for i in range(40)})
     assert steps <= drawn < 40
     assert "breathe in   4" in out.getvalue() and "breathe in   3" in out.getvalue()
+
+
+def test_terminal_prompt_before_any_beat_shows_dashes() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=80, height=24, color_system=None)
+    with TerminalPrompt(console) as prompt:
+        prompt.show(PromptFrame(fullness=0.0, part="hold_out", part_left_s=1.5, pace_bpm=6.0))
+    text = out.getvalue()
+    for shown in ("hold   2", "heart rate --", "swing      -- per breath", "coach      --", "00:00 done",
+                  "battery    --", "signal     --"):
+        assert shown in text, shown

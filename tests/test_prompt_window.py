@@ -106,6 +106,16 @@ def test_a_breath_at_twenty_frames_a_second_redraws_the_whole_window_once(xdispl
         assert circle_pixels(xdisplay) > 0
 
 
+def test_the_first_frames_before_any_beat_and_breaths_without_inhale_ends(xdisplay: str) -> None:
+    bare = PromptFrame(fullness=0.0, part="inhale", part_left_s=4.0, pace_bpm=6.0)
+    with WindowPrompt(screen=xdisplay) as window:
+        window.show(bare)
+        empty = circle_pixels(xdisplay)
+        f = frame(1.0, "exhale")
+        window.show(PromptFrame.of_breath(f, hr_t_s=f.hr_t_s, hr_bpm=f.hr_bpm, breath_onsets_s=f.breath_onsets_s))
+        assert window.frames_shown == 2 and circle_pixels(xdisplay) > 10 * empty > 0
+
+
 class _XClientMessageEvent(ctypes.Structure):
     _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
                 ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),

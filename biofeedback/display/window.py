@@ -355,6 +355,8 @@ class WindowPrompt:
         Without inhale ends, every other breath is shaded instead.
         """
         onsets = f.breath_onsets_s - now_s
+        if not onsets.size:
+            return []
         if f.inhale_ends_s.size:
             spans = zip(onsets, f.inhale_ends_s - now_s, strict=True)
         else:
