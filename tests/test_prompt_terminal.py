@@ -38,9 +38,9 @@ class Pane:
         self.folder = folder
         self.sock = str(folder / "tmux.sock")
         self.commands = folder / "commands"
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PS1": "READY$ ", "TERM": "xterm-256color"}
+        env = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm-256color", "LC_ALL": "C.UTF-8"}
         env.pop("TMUX", None)
-        subprocess.run(["tmux", "-S", self.sock, "-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24",
+        subprocess.run(["tmux", "-u", "-S", self.sock, "-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24",
                         "-s", "t", "env PS1='READY$ ' bash --norc --noprofile"], env=env, check=True)
         self.tmux("set-option", "-g", "status", "off")
         self.wait(lambda s: "READY$" in s)
