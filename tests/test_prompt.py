@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import signal
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,3 +152,23 @@ def test_terminal_prompt_before_any_beat_shows_dashes() -> None:
     for shown in ("hold   2", "heart rate --", "swing      -- per breath", "coach      --", "00:00 done",
                   "battery    --", "signal     --"):
         assert shown in text, shown
+
+
+def test_sigterm_unwinds_while_the_prompt_is_open_and_is_given_back_after() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, width=80, height=24)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with pytest.raises(SystemExit) as ended, TerminalPrompt(console):
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        signal.raise_signal(signal.SIGTERM)
+    assert ended.value.code == 143
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    # a handler someone installed meanwhile (an event loop's) is left in place
+    def theirs(signum: int, frame: object) -> None:
+        pass
+
+    try:
+        with TerminalPrompt(console):
+            signal.signal(signal.SIGTERM, theirs)
+        assert signal.getsignal(signal.SIGTERM) is theirs
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

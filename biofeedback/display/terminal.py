@@ -120,7 +120,8 @@ class _RestoresOnSigterm:
 
     def _unhook_sigterm(self) -> None:
         if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
+            if signal.getsignal(signal.SIGTERM) is _sigterm:  # unless someone (an event loop) took it since
+                signal.signal(signal.SIGTERM, self._previous)
             self._previous = None
 
 
