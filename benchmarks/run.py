@@ -4,7 +4,8 @@ One command, from the repository root (peers installed by ``bash benchmarks/setu
 
     python benchmarks/run.py            # prints the table, writes benchmarks/results.json
 
-Workloads (real recordings from ``../shared/data``; PhysioNet nsrdb / nsr2db, ODC-By 1.0):
+Workloads (real recordings from ``tests/data``, origin and licence in its README; PhysioNet
+nsrdb / nsr2db, ODC-By 1.0):
 
 (a) full metric set (time domain + frequency domain + Poincaré) of a 5-minute window
     (pyhrv_nsrdb_5min, 337 beats);
@@ -72,6 +73,7 @@ TARGETS = {
     "live_per_beat_us": 25.0,  # workload (c), ours per window
     "live_vs_fastest_peer": 20.0,  # workload (c), fastest peer / ours
     "big_peak_rss_mb": 200.0,  # workload (b): traced allocations, and whole-process RSS
+    "help_s": 0.3,  # `biofeedback --help` in a fresh interpreter, median wall time
 }
 
 
@@ -440,6 +442,23 @@ def tolerance(data: Path) -> dict[str, Any]:
     return out
 
 
+def cli_help_time(repeats: int = 10) -> dict[str, float]:
+    """Median wall time (s) of ``python -m biofeedback --help`` in a fresh interpreter.
+
+    The whole start-up a user waits for: interpreter, the package and the CLI's parser
+    (this repository's package, first on ``PYTHONPATH``).
+    """
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    cmd = [sys.executable, "-m", "biofeedback", "--help"]
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)  # warm the caches
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - t0)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeats": float(repeats)}
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -494,8 +513,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--data",
         type=Path,
-        default=ROOT.parent / "shared" / "data",
-        help="folder of the RR recordings",
+        default=ROOT / "tests" / "data",
+        help="folder of the RR recordings (default: tests/data of this repository)",
     )
     ap.add_argument(
         "--out",
@@ -516,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     data: Path = args.data
     if not data.is_dir():
-        log(f"no data folder at {data}: pass --data PATH (the shared/data recordings)")
+        log(f"no data folder at {data}: pass --data PATH (a folder holding the tests/data recordings)")
         return 2
 
     log("loading peers ...")
@@ -551,6 +570,13 @@ def main(argv: list[str] | None = None) -> int:
             "streaming tolerance: SlidingHRV LF/HF vs frequency_domain on every window ..."
         )
         results["tolerance"] = tolerance(data)
+    log("biofeedback --help, fresh interpreter, 10 runs ...")
+    results["cli_help"] = cli_help_time()
+    hlp = results["cli_help"]
+    log(
+        f"  {'PASS' if hlp['median_s'] < TARGETS['help_s'] else 'FAIL'}  biofeedback --help "
+        f"{fmt_t(hlp['median_s'])} median < {TARGETS['help_s']:.1f} s"
+    )
     if args.only != "abc":
         args.out.write_text(
             json.dumps(results, indent=2, default=float) + "\n", encoding="utf-8"
@@ -617,6 +643,10 @@ def main(argv: list[str] | None = None) -> int:
     log(
         f"(b) ours, peak memory: {mem['maxrss_mb']:.0f} MB max RSS (process, {mem['baseline_rss_mb']:.0f} MB after imports), "
         f"{mem['tracemalloc_peak_mb']:.1f} MB traced allocations"
+    )
+    log(
+        f"biofeedback --help: {fmt_t(hlp['median_s'])} median of 10 fresh runs "
+        f"({fmt_t(hlp['min_s'])} to {fmt_t(hlp['max_s'])})"
     )
     log("")
     log(
@@ -688,6 +718,12 @@ def main(argv: list[str] | None = None) -> int:
                 tol[k]["median"] <= 0.05 and tol[k]["p90"] <= 0.15,
             )
         )
+    checks.append(
+        (
+            f"biofeedback --help {fmt_t(hlp['median_s'])} < {TARGETS['help_s']:.1f} s",
+            hlp["median_s"] < TARGETS["help_s"],
+        )
+    )
     log("")
     log("targets:")
     for text, ok in checks:

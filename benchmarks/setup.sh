@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the peer HRV libraries the benchmark times, side by side, with the pins that
-# make them import together on Python 3.11 / numpy 2.4 (see shared/PEERS.md):
+# make them import together on Python 3.11 / numpy 2.4:
 #   - neurokit2 0.2.13 needs pandas<3;
 #   - pyhrv 0.5.0 imports peakutils through biosppy without declaring it; its plots need
 #     matplotlib (the benchmark selects the Agg backend);

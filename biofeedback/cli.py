@@ -2,27 +2,33 @@
 
 Every user mistake (a wrong option, a broken file, a missing strap) ends in one line on
 stderr and a non-zero exit code, never a traceback. Ctrl-C ends a recording cleanly
-with exit code 0 and everything recorded so far kept.
+with exit code 0 and everything recorded so far kept. A closed pipe on stdout
+(``biofeedback show FILE | head -n 1``) ends quietly.
+
+Printing the help imports none of numpy, scipy, matplotlib or bleak: each command imports
+what it needs when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from biofeedback import __version__
-from biofeedback.analysis import mm_ss
-from biofeedback.beats import MAX_LAG_S, Beat, BeatClock
-from biofeedback.display.status import RecordStatus
 from biofeedback.errors import BiofeedbackError
-from biofeedback.formats import BeatCsvWriter, check_writable, read_gaps, read_rr_file
-from biofeedback.session import RecordSummary
+
+if TYPE_CHECKING:
+    from biofeedback.beats import Beat
+    from biofeedback.formats import BeatCsvWriter
+    from biofeedback.session import RecordSummary
 
 log = logging.getLogger("biofeedback")
 
@@ -30,8 +36,7 @@ NOT_A_MEDICAL_DEVICE = (
     "biofeedback is not a medical device. It is for relaxation and breathing practice only; "
     "it does not diagnose or treat anything. If you have symptoms, see a clinician."
 )
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
-DEMO_RR_FILE = "polarh10_slow_breathing.txt"
+DEMO_RR_FILE = "polarh10_slow_breathing.txt"  # shipped in biofeedback/data (a copy of sample_data/'s)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("biofeedback-demo.csv"), metavar="FILE.csv",
                    help="where to write the recorded beats (default biofeedback-demo.csv)")
     p.add_argument("--speed", type=_positive, default=40.0, help="times faster than real time (default 40)")
-    p.add_argument("--rr-file", type=Path, default=SAMPLE_DIR / DEMO_RR_FILE, metavar="FILE",
-                   help=f"RR file the emulated strap plays (default sample_data/{DEMO_RR_FILE})")
+    p.add_argument("--rr-file", type=Path, metavar="FILE",
+                   help=f"RR file the emulated strap plays (default: {DEMO_RR_FILE}, a real Polar H10 "
+                   "session shipped with biofeedback, also in sample_data/)")
     p.add_argument("--plot", type=Path, default=Path("biofeedback-demo.png"), metavar="FILE.png",
                    help="where to draw the session (default biofeedback-demo.png)")
 
@@ -117,6 +123,8 @@ async def _scan(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _print_summary(summary: RecordSummary, out_path: Path | None, out: TextIO) -> None:
+    from biofeedback.analysis import mm_ss
+
     gaps = sum(g.duration_s for g in summary.gaps)
     print(f"Recorded {summary.beats} beats over {mm_ss(summary.duration_s)} (mm:ss); "
           f"{len(summary.gaps)} gap(s) totalling {gaps:.1f} s; {summary.link_losses} link loss(es).", file=out)
@@ -127,7 +135,9 @@ def _print_summary(summary: RecordSummary, out_path: Path | None, out: TextIO) -
 
 async def _record(args: argparse.Namespace, out: TextIO) -> int:
     """Record from a strap (or an emulated one); report at the end, or at Ctrl-C, what was kept."""
-    from biofeedback.session import record
+    from biofeedback.display.status import RecordStatus
+    from biofeedback.formats import BeatCsvWriter, check_writable, read_rr_file
+    from biofeedback.session import RecordSummary, record
     from biofeedback.sources.ble import BleSource
 
     duration_s = args.minutes * 60.0 if args.minutes else None
@@ -149,7 +159,14 @@ async def _record(args: argparse.Namespace, out: TextIO) -> int:
     report = False  # at the end or at Ctrl-C, not after an error
     try:
         if args.emulate is not None:
-            from biofeedback.sources.emulated import emulated_strap, recording_length_s
+            from biofeedback.beats import MAX_LAG_S, BeatClock
+            from biofeedback.errors import EmulatorError
+
+            try:
+                from biofeedback.sources.emulated import emulated_strap, recording_length_s
+            except ImportError as exc:  # the emulated BlueZ serves D-Bus with dbus-fast (Linux)
+                raise EmulatorError(f"the emulated strap cannot load {exc.name or 'dbus_fast'}: it needs "
+                                    "the Python package dbus-fast and Linux (`pip install dbus-fast`)") from exc
 
             speed = 1.0 if args.speed is None else args.speed
             rr_ms = read_rr_file(args.emulate)
@@ -210,7 +227,13 @@ async def _end_with_strap(recording: asyncio.Future[RecordSummary], finished: as
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    if args.rr_file is None:  # the shipped session, read where the package was installed
+        with resources.as_file(resources.files("biofeedback").joinpath("data", DEMO_RR_FILE)) as path:
+            args.rr_file = path
+            return _demo(args, out)
     from biofeedback.errors import EmulatorError
+    from biofeedback.formats import BeatCsvWriter, read_rr_file
+    from biofeedback.session import RecordSummary
 
     args.device = None
     args.minutes = None
@@ -233,6 +256,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 def _show(path: Path, plot: Path | None, out: TextIO) -> int:
     from biofeedback.analysis import format_summary, summarise
+    from biofeedback.formats import read_gaps, read_rr_file
 
     summary = summarise(read_rr_file(path), read_gaps(path))
     print(f"HRV of {path} (after artefact correction):", file=out)
@@ -264,7 +288,31 @@ def _first_run_notice() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    A reader that closes stdout early (``| head``) ends the command quietly with exit code 0.
+    """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at devnull so that the interpreter's final flush does not fail again.
+
+    The recipe of the Python documentation (signal module, "Note on SIGPIPE").
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _first_run_notice()
     parser = build_parser()
     args = parser.parse_args(argv)

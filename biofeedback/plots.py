@@ -1,8 +1,13 @@
-"""Session figures (matplotlib, drawn off-screen with the Agg backend).
+"""Session figures (matplotlib), drawn off-screen when saved.
 
 Plotting lives here, apart from the metrics: the figure functions take a finished
 :class:`~biofeedback.analysis.SessionSummary` and draw it; they compute nothing new
 except the spectrum they show.
+
+Importing this module leaves matplotlib's backend alone (no ``matplotlib.use``, no
+pyplot): the figures are plain :class:`matplotlib.figure.Figure` objects, and
+:func:`save_figure` draws them with the renderer of the file type (Agg for PNG), so that a
+window elsewhere in the same process can still open with an interactive backend.
 """
 
 from __future__ import annotations
@@ -10,10 +15,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -30,7 +31,8 @@ _BANDS = (("VLF", *VLF_HZ, "#dddddd"), ("LF", *LF_HZ, "#c6dbef"), ("HF", *HF_HZ,
 
 def session_figure(s: SessionSummary, title: str = "") -> Figure:
     """Heart rate over the session, per-breath RSA amplitude, and the HRV spectrum."""
-    fig, (ax_hr, ax_rsa, ax_psd) = plt.subplots(3, 1, figsize=(10, 9), layout="constrained")
+    fig = Figure(figsize=(10, 9), layout="constrained")
+    ax_hr, ax_rsa, ax_psd = fig.subplots(3, 1)
     # a beat whose interval started after the previous beat (a gap) starts a new line
     starts = np.flatnonzero(np.diff(s.t_s) > s.nn_ms[1:] / 1000.0 + 1e-6) + 1
     for t_s, nn_ms in zip(np.split(s.t_s, starts), np.split(s.nn_ms, starts), strict=True):
@@ -73,7 +75,10 @@ def session_figure(s: SessionSummary, title: str = "") -> Figure:
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
-    """Save ``fig`` (PNG, PDF, SVG ... by the suffix; PNG without one), readable by its owner only, and close it.
+    """Save ``fig`` (PNG, PDF, SVG ... by the suffix; PNG without one), readable by its owner only.
+
+    Drawn off-screen by the renderer of the file type, whatever backend the process uses;
+    a figure made through pyplot is closed afterwards.
 
     Raises
     ------
@@ -90,5 +95,8 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
         with open_private(p, "wb") as f:
             fig.savefig(f, format=fmt, dpi=110)
     finally:
-        plt.close(fig)
+        if fig.canvas.manager is not None:  # a pyplot figure: release its window
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
     return p

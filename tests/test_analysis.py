@@ -1,22 +1,19 @@
 """One recording's summary: every metric after artefact correction, short recordings, text.
 
 Data: a Polar H10 slow-breathing session (kieranabrennan/dont-hold-your-breath, MIT); see
-../shared/data/README.md.
+tests/data/README.md.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from _data import DATA
 
 from biofeedback import hrv
 from biofeedback.analysis import format_summary, mm_ss, summarise
 from biofeedback.beats import Gap
 from biofeedback.errors import InvalidInputError
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def test_summary_is_the_metrics_of_the_corrected_intervals() -> None:

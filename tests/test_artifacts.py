@@ -1,6 +1,6 @@
 """Artefact detection and correction (Lipponen & Tarvainen 2019) on synthetic and real RR.
 
-Real recordings come from ../shared/data (see its README; nsrdb, nsr2db and the healthy
+Real recordings come from tests/data (see its README; nsrdb, nsr2db and the healthy
 RR data set are PhysioNet data, ODC-By 1.0). The corruption tests inject about 2% missed,
 extra and ectopic beats into a recording that was first cleaned with
 :func:`correct_artifacts` itself, so that the injected beats are the only artefacts and
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from _data import DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,8 +35,8 @@ from biofeedback.artifacts import (
 )
 from biofeedback.beats import Gap
 from biofeedback.errors import InvalidInputError
+from biofeedback.hrv.frequency import frequency_domain
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FloatArray = npt.NDArray[np.float64]
 K = ArtifactKind
 
@@ -309,10 +309,6 @@ def test_seeded_corruption_is_found_and_corrected(name: str) -> None:
 
 @pytest.mark.parametrize("name", RECORDINGS)
 def test_band_powers_after_correction(name: str) -> None:
-    hrv = pytest.importorskip("biofeedback.hrv")
-    frequency_domain = getattr(hrv, "frequency_domain", None)
-    if frequency_domain is None:
-        pytest.skip("biofeedback.hrv.frequency_domain not available")
     base = clean(name)
     f0 = frequency_domain(base)
     y, _ = corrupt(base, 0)

@@ -222,7 +222,7 @@ def test_regression_ctrl_c_reports_the_strap_line_as_a_finished_recording_does(
 ) -> None:
     # a recording without --minutes ends with Ctrl-C; the KeyboardInterrupt handler in
     # main printed only the beat summary, never the strap, battery and malformed-frame line
-    import biofeedback.cli
+    import biofeedback.display.status
 
     class CtrlCAtBeat30(RecordStatus):
         def beat(self, beat: Beat) -> None:
@@ -230,7 +230,7 @@ def test_regression_ctrl_c_reports_the_strap_line_as_a_finished_recording_does(
             if self.beats == 30:
                 signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(biofeedback.cli, "RecordStatus", CtrlCAtBeat30)
+    monkeypatch.setattr(biofeedback.display.status, "RecordStatus", CtrlCAtBeat30)  # cli imports it when recording
     out = tmp_path / "s.csv"
     assert main(["record", "--emulate", str(SAMPLE), "--speed", "50", "--out", str(out)]) == 0
     rows = read_csv(out)

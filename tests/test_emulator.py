@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _data import DATA
 from ble_helpers import MS_PER_UNIT, SAFETY_TIMEOUT_S, rr_units, run_emulated, wait_until
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
@@ -46,7 +47,6 @@ from biofeedback.hrm import (
     SensorContact,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEVICE_INFORMATION_UUID = "0000180a-0000-1000-8000-00805f9b34fb"
 
 pytestmark = pytest.mark.skipif(shutil.which("dbus-daemon") is None, reason="needs dbus-daemon")
@@ -612,8 +612,6 @@ def test_frames_from_rr_rejects_bad_input() -> None:
 
 def test_frames_from_real_recording_reproduce_it() -> None:
     path = DATA / "polarh10_slow_breathing.txt"
-    if not path.exists():
-        pytest.skip(f"{path} not available")
     rr = [float(line) for line in path.read_text().split() if line.strip()][:600]
     exact = [round(x / MS_PER_UNIT) * MS_PER_UNIT for x in rr]
     assert decoded_rr(frames_from_rr(rr)) == exact

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _data import DATA
 
 from biofeedback.beats import Beat, Measurement
 from biofeedback.errors import FileFormatError, InvalidInputError
@@ -19,11 +20,10 @@ from biofeedback.session import RecordSummary, record
 from biofeedback.sources.base import LinkLost, LinkRestored, SourceEvent
 from biofeedback.sources.replay import ReplaySource
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 
-def test_reads_the_shared_recordings_as_ms() -> None:
+def test_reads_the_recordings_as_ms() -> None:
     rr = read_rr_file(DATA / "pyhrv_nsrdb_5min.txt")
     assert rr.size == 337
     assert 600 < rr.mean() < 1200

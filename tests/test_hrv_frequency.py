@@ -1,24 +1,23 @@
 """Frequency-domain HRV: agreement with an independent scipy computation, anchored bands, errors.
 
 Data: PhysioNet nsrdb (via pyhrv), nsr2db (ODC-By 1.0) and a Polar H10 session (MIT); see
-../shared/data/README.md.
+tests/data/README.md.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from _data import DATA
 from scipy.interpolate import CubicSpline
 from scipy.signal import welch
 
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrv import correct_artifacts, frequency_domain, power_spectrum
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BANDS = {"vlf": (0.0033, 0.04), "lf": (0.04, 0.15), "hf": (0.15, 0.4)}
 BIN_HZ = 4.0 / 4096
 

@@ -1,17 +1,17 @@
 """RSA amplitude, breathing rate and HeartMath coherence: synthetic anchors, real recordings, errors.
 
 Data: a Polar H10 slow-breathing session (MIT) and PhysioNet nsrdb via pyhrv (ODC-By 1.0);
-see ../shared/data/README.md.
+see tests/data/README.md.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from _data import DATA
 from scipy.interpolate import CubicSpline
 from scipy.signal import periodogram
 
@@ -23,8 +23,6 @@ from biofeedback.hrv import (
     rsa_amplitude,
     rsa_summary_bpm,
 )
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def load_rr(name: str) -> npt.NDArray[np.float64]:

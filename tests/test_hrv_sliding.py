@@ -1,6 +1,6 @@
 """SlidingHRV: the streaming window agrees with its batch twin, beat by beat, on real recordings.
 
-Recordings (../shared/data): pyhrv_nsrdb_60min (PhysioNet nsrdb via pyhrv, all 4,684 beats),
+Recordings (tests/data): pyhrv_nsrdb_60min (PhysioNet nsrdb via pyhrv, all 4,684 beats),
 polarh10_slow_breathing (Polar H10, MIT), and the first hour of rrhealthy_000 (PhysioNet
 "RR interval time series from healthy subjects", ODC-By 1.0).
 """
@@ -10,18 +10,17 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _data import DATA
 
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrv.frequency import frequency_domain
 from biofeedback.hrv.sliding import SPECTRAL_KEYS, TIME_KEYS, SlidingHRV
 from biofeedback.hrv.time_domain import time_domain
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RECORDINGS = {
     "nsrdb_60min": ("pyhrv_nsrdb_60min.txt", None),  # all 4,684 beats
     "polar_slow": ("polarh10_slow_breathing.txt", None),  # 620 beats, 10 min

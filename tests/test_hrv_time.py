@@ -1,24 +1,23 @@
 """Time-domain HRV metrics: hand-checked values, NeuroKit2 agreement on real recordings, errors.
 
 Data: PhysioNet nsrdb (via pyhrv), nsr2db and "RR interval time series from healthy
-subjects" (ODC-By 1.0), and a Polar H10 session (MIT); see ../shared/data/README.md.
+subjects" (ODC-By 1.0), and a Polar H10 session (MIT); see tests/data/README.md.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from _data import DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrv import poincare, time_domain
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FILES = [
     "pyhrv_nsrdb_5min.txt",
     "pyhrv_nsrdb_60min.txt",

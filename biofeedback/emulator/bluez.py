@@ -7,8 +7,7 @@ answers ``GetManagedObjects`` at ``/`` and emits ``InterfacesAdded`` /
 ``InterfacesRemoved`` on export and unexport. While discovery runs, each strap in range
 that is not connected re-sends its RSSI, because bleak's scanner only reports devices
 that change. Calls to a vanished ``/org/bluez/...`` path get
-``org.freedesktop.DBus.Error.UnknownObject``, as from BlueZ. See
-``/work/shared/BLE_EMULATION.md`` for what bleak needs.
+``org.freedesktop.DBus.Error.UnknownObject``, as from BlueZ.
 """
 
 # No "from __future__ import annotations" here: dbus-fast reads the annotations of the

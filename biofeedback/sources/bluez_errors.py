@@ -20,7 +20,12 @@ subclasses that say what is wrong and what to try (bleak 3.1, BlueZ backend):
   BluetoothUnavailableError saying which;
 - anything else while connecting (``BleakDBusError`` ``org.bluez.Error.Failed`` from a
   refusing strap, ``TimeoutError``, ``BleakDeviceNotFoundError``, ``BleakError``) ->
-  ConnectError "Could not connect to <name> (<address>): <reason>. Move closer, ...".
+  ConnectError "Could not connect to <name> (<address>): <reason>. Move closer, ...";
+- bleak's backend cannot load (``ImportError``: no ``dbus-fast`` on Linux) ->
+  BluetoothUnavailableError naming the missing package and how to install it.
+
+dbus-fast is imported only if it is there: on macOS and Windows bleak needs none, and the
+CLI starts without it.
 
 :func:`unavailable` and :func:`bluetooth_errors` do the BluetoothUnavailableError
 cases; :func:`reason` gives the ``<reason>`` that
@@ -42,9 +47,15 @@ from bleak.exc import (
     BleakDeviceNotFoundError,
     BleakError,
 )
-from dbus_fast import InvalidAddressError
 
 from biofeedback.errors import BluetoothUnavailableError
+
+try:  # only BlueZ (Linux) talks D-Bus; bleak on macOS and Windows needs no dbus-fast
+    from dbus_fast import InvalidAddressError as _InvalidAddressError
+
+    _DBUS_ERRORS: tuple[type[Exception], ...] = (_InvalidAddressError,)
+except ImportError:
+    _DBUS_ERRORS = ()
 
 __all__ = ["bluetooth_errors", "reason", "unavailable"]
 
@@ -122,10 +133,16 @@ def unavailable(exc: BaseException) -> BluetoothUnavailableError | None:
             f"The system D-Bus is not running (nothing at {_system_bus_address()}): "
             "start it and BlueZ with `sudo systemctl start dbus bluetooth`."
         )
-    elif isinstance(exc, InvalidAddressError):
+    elif isinstance(exc, _DBUS_ERRORS):
         msg = (
             f"DBUS_SYSTEM_BUS_ADDRESS={os.environ.get('DBUS_SYSTEM_BUS_ADDRESS', '')!r} is not "
             f"a usable D-Bus address ({exc}): unset it or fix it."
+        )
+    elif isinstance(exc, ImportError) and exc.name:
+        package = exc.name.split(".")[0].replace("_", "-")
+        msg = (
+            f"bleak cannot use Bluetooth here: the Python package {package!r} it needs is not "
+            f"installed. Install it with `pip install {package}`."
         )
     elif isinstance(exc, BleakError) and not isinstance(exc, BleakDBusError):
         text = str(exc)
@@ -149,12 +166,14 @@ def bluetooth_errors() -> Iterator[None]:
     Raises
     ------
     BluetoothUnavailableError
-        The body raised a ``BleakError``, ``OSError`` or ``InvalidAddressError`` that
-        :func:`unavailable` maps (chained from it); any other exception passes unchanged.
+        The body raised a ``BleakError``, ``OSError``, ``ImportError`` (bleak's backend
+        for this system cannot load, e.g. no dbus-fast on Linux) or dbus-fast's
+        ``InvalidAddressError`` that :func:`unavailable` maps (chained from it); any other
+        exception passes unchanged.
     """
     try:
         yield
-    except (BleakError, OSError, InvalidAddressError) as exc:
+    except (BleakError, OSError, ImportError, *_DBUS_ERRORS) as exc:
         mapped = unavailable(exc)
         if mapped is None:
             raise
