@@ -172,3 +172,18 @@ def test_sigterm_unwinds_while_the_prompt_is_open_and_is_given_back_after() -> N
         assert signal.getsignal(signal.SIGTERM) is theirs
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("rows", [24, 16, 12])
+def test_terminal_prompt_in_a_smaller_terminal_keeps_the_shape_words_calm_line_and_hint(rows: int) -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=80, height=rows, color_system=None, record=True)
+    with TerminalPrompt(console) as prompt:
+        prompt.show(frame(fullness=1.0, part="exhale", part_left_s=5.5, calm_line="Slow is good."))
+        screen = console.export_text(clear=False)
+    lines = screen.rstrip("\n").split("\n")
+    assert len(lines) == rows
+    assert any(line.strip().startswith("breathe out   6") for line in lines)
+    assert "Slow is good." in screen and lines[min(rows, 22) - 1].strip() == "Ctrl-C ends the session"
+    shape_rows = sum(1 for line in lines if "█" in line)
+    assert shape_rows == {24: 15, 16: 9, 12: 5}[rows]

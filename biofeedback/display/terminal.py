@@ -53,8 +53,9 @@ log = logging.getLogger(__name__)
 
 SHAPE_COLS: Final[int] = 31  # width of the breathing shape, terminal columns
 SHAPE_ROWS: Final[int] = 15  # its height, terminal rows (two "pixels" a row, from half blocks)
-MIN_RADIUS_PX: Final[float] = 2.5  # the disc's radius at empty lungs, half-row pixels
+MIN_RADIUS_PX: Final[float] = 2.5  # the disc's radius at empty lungs, half-row pixels (in 15 rows)
 MAX_RADIUS_PX: Final[float] = 14.5  # at full lungs
+OTHER_ROWS: Final[int] = 7  # rows of the full prompt besides the shape (title, words, calm line, hint, blanks)
 RADIUS_STEP_PX: Final[float] = 0.25  # radii are drawn in steps of this (48 sizes from empty to full)
 LINE_EVERY_S: Final[float] = 30.0  # ProgressLine off a terminal: one line per this much session time, s
 PROMPT_COLS: Final[int] = 80  # the prompt's width, columns (it fits an 80×24 terminal)
@@ -102,8 +103,15 @@ def _wrapped(text: str, cols: int, rows: int) -> list[str]:
     return lines
 
 
-def _radius_px(fullness: float) -> float:
-    r = MIN_RADIUS_PX + (MAX_RADIUS_PX - MIN_RADIUS_PX) * fullness
+def _shape_rows(terminal_rows: int) -> int:
+    """Rows for the shape: 15 in a terminal of 22 rows or more, fewer in a smaller one (at least 3)."""
+    return max(3, min(SHAPE_ROWS, terminal_rows - OTHER_ROWS))
+
+
+def _radius_px(fullness: float, rows: int = SHAPE_ROWS) -> float:
+    """The disc's radius for ``fullness`` in a shape of ``rows`` rows, in steps of RADIUS_STEP_PX."""
+    scale = rows / SHAPE_ROWS
+    r = scale * (MIN_RADIUS_PX + (MAX_RADIUS_PX - MIN_RADIUS_PX) * fullness)
     return round(r / RADIUS_STEP_PX) * RADIUS_STEP_PX
 
 
@@ -196,7 +204,8 @@ class TerminalPrompt(_RestoresOnSigterm):
     def _visible(self, f: PromptFrame) -> _View:
         """What a person sees of ``f``: the disc's radius and the strings drawn."""
         return _View(
-            radius_px=_radius_px(f.fullness), words=part_words(f.part), count=count_words(f.part_left_s),
+            rows=(rows := _shape_rows(self.console.size.height)),
+            radius_px=_radius_px(f.fullness, rows), words=part_words(f.part), count=count_words(f.part_left_s),
             pace=f"{f.pace_bpm:.1f} breaths/min",
             heart_rate="--" if f.heart_rate_bpm is None else f"{f.heart_rate_bpm:.0f} bpm",
             swing=swing_words(f.swing_bpm, f.swing_trend_bpm),
@@ -221,7 +230,7 @@ class TerminalPrompt(_RestoresOnSigterm):
         info += [("battery", v.battery, ""), ("signal", v.signal, "")]
         out = Text(no_wrap=True, overflow="crop")
         out.append("biofeedback · paced breathing\n\n", style=_STYLE_LABEL)
-        for row, shape_line in enumerate(disc_lines(v.radius_px)):
+        for row, shape_line in enumerate(disc_lines(v.radius_px, SHAPE_COLS, v.rows)):
             out.append(shape_line, style=_STYLE_SHAPE)
             if row < len(info):
                 label, value, style = info[row]
@@ -250,6 +259,7 @@ class TerminalPrompt(_RestoresOnSigterm):
 class _View:
     """The visible content of a frame: two equal views draw the same screen."""
 
+    rows: int
     radius_px: float
     words: str
     count: str
