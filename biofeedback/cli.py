@@ -84,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="HRV of a recording (RR text file or beat CSV), with an optional plot")
     p.add_argument("file", type=Path, help="RR file: one interval in ms per line, or a CSV with an rr_ms column")
     p.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw the session to this image")
+
+    p = sub.add_parser("track", help="write a breathing-guide audio track (WAV) to play with no strap and no computer")
+    p.add_argument("--pace", type=_positive, required=True, metavar="X", help="breaths per minute")
+    p.add_argument("--inhale-share", type=_positive, default=0.4, metavar="X",
+                   help="share of each breath spent breathing in (default 0.4)")
+    p.add_argument("--minutes", type=_positive, default=10.0, metavar="N", help="length of the track (default 10)")
+    p.add_argument("-o", "--out", type=Path, required=True, metavar="FILE.wav", help="the WAV file to write")
     return parser
 
 
@@ -270,6 +277,18 @@ def _show(path: Path, plot: Path | None, out: TextIO) -> int:
     return 0
 
 
+def _track(args: argparse.Namespace, out: TextIO) -> int:
+    from biofeedback.analysis import mm_ss
+    from biofeedback.pacer import BreathPattern, Pacer
+    from biofeedback.track import TRACK_RATE_HZ, write_track
+
+    pacer = Pacer(BreathPattern(pace_bpm=args.pace, inhale_share=args.inhale_share))
+    n = write_track(args.out, pacer.fullness_at, args.minutes * 60.0)
+    print(f"Wrote {args.out}: {mm_ss(n / TRACK_RATE_HZ)} of breathing at {args.pace:g} breaths/min "
+          f"({args.inhale_share:.0%} in). Play it on anything; breathe in as it rises.", file=out)
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -333,6 +352,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _demo(args, out)
         if args.command == "show":
             return _show(args.file, args.plot, out)
+        if args.command == "track":
+            return _track(args, out)
     except BiofeedbackError as exc:
         print(f"biofeedback: error: {exc}", file=sys.stderr)
         return exc.exit_code

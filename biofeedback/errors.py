@@ -18,6 +18,7 @@ __all__ = [
     "FileFormatError",
     "InvalidInputError",
     "MalformedFrameError",
+    "SoundUnavailableError",
     "StrapChoiceError",
     "StrapNotFoundError",
 ]
@@ -71,3 +72,7 @@ class DisplayUnavailableError(BiofeedbackError, RuntimeError):
     """The window prompt cannot open: no graphical display (or no Tk) on this machine."""
 
     exit_code = 2
+
+
+class SoundUnavailableError(BiofeedbackError, RuntimeError):
+    """Sound cannot be played: sounddevice or PortAudio is missing, or no output device works."""

@@ -12,7 +12,8 @@ import pytest
 import biofeedback
 
 PKG = Path(biofeedback.__file__).resolve().parent
-CORE = ["hrm.py", "beats.py", "notifications.py", "_validate.py", "errors.py", "artifacts.py", "analysis.py", "hrv"]
+CORE = ["hrm.py", "beats.py", "notifications.py", "_validate.py", "errors.py", "artifacts.py", "analysis.py",
+        "sound.py", "hrv"]
 FORBIDDEN = {"bleak", "asyncio", "sqlite3", "matplotlib", "dbus_fast", "biofeedback.sources",
              "biofeedback.cli", "biofeedback.session", "biofeedback.store", "biofeedback.emulator"}
 

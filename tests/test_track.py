@@ -1,0 +1,65 @@
+"""The breathing track: a WAV whose breath period, measured from the file, is the pace."""
+
+from __future__ import annotations
+
+import stat
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biofeedback.errors import FileFormatError, InvalidInputError
+from biofeedback.sound import BreathSynth
+from biofeedback.track import write_track
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sound_helpers import Breathing, breath_period_s, rms_envelope, zero_crossing_pitch
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as w:
+        assert (w.getnchannels(), w.getsampwidth()) == (1, 2)
+        rate = w.getframerate()
+        y = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32767.0
+    return y, rate
+
+
+@pytest.mark.parametrize("pace_bpm", [5.5, 6.5])
+def test_the_breath_period_measured_from_the_file_is_the_pace(tmp_path: Path, pace_bpm: float) -> None:
+    minutes = 3.0
+    breathing = Breathing(((pace_bpm, int(minutes * pace_bpm) + 1),), inhale_share=0.4)
+    path = tmp_path / "pace.wav"
+    n = write_track(path, breathing.fullness_at, minutes * 60)
+    y, rate = read_wav(path)
+    assert rate == 44100 and y.size == n == int(minutes * 60 * 44100)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    period_s, n_peaks = breath_period_s(y, rate)  # measured from the file alone
+    assert n_peaks >= int(minutes * pace_bpm) - 1
+    assert period_s == pytest.approx(60.0 / pace_bpm, rel=0.005), period_s  # 5.5 /min: 10.909 s
+    t, env = rms_envelope(y, rate, 0.05)
+    # and it rises in pitch as it swells: pitch and loudness move together
+    tc, pitch = zero_crossing_pitch(y, rate, 0.25)
+    env_at = np.interp(tc, t, env)
+    ok = np.isfinite(pitch) & (tc > 3) & (tc < t[-1] - 3)
+    assert np.corrcoef(pitch[ok], env_at[ok])[0, 1] > 0.95
+    assert 105 < np.min(pitch[ok]) < 115 and 155 < np.max(pitch[ok]) < 170
+
+
+def test_the_track_fades_in_and_out(tmp_path: Path) -> None:
+    path = tmp_path / "short.wav"
+    write_track(path, lambda t: np.full(np.shape(t), 1.0), 10.0, volume=0.5)
+    y, rate = read_wav(path)
+    assert abs(y[0]) < 1e-4 and abs(y[-1]) < 1e-4  # no click at either end
+    assert np.max(np.abs(y[: rate // 10])) < 0.01 and np.max(np.abs(y[-rate // 10:])) < 0.01
+    same = BreathSynth(float(rate), volume=0.5).render(np.ones(y.size)).astype(np.float64)
+    middle = slice(3 * rate, 7 * rate)  # between the fades, the tone itself, to 16-bit precision
+    np.testing.assert_allclose(y[middle], same[middle], rtol=0, atol=1.0 / 32767)
+
+
+def test_bad_duration_and_path(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="duration"):
+        write_track(tmp_path / "x.wav", lambda t: t, 0.0)
+    with pytest.raises(FileFormatError, match="cannot write"):
+        write_track(tmp_path / "missing" / "x.wav", lambda t: np.zeros_like(t), 1.0)
