@@ -13,11 +13,14 @@ __all__ = [
     "BluetoothError",
     "BluetoothUnavailableError",
     "ConnectError",
+    "DisplayUnavailableError",
     "EmulatorError",
     "FileFormatError",
     "InvalidInputError",
     "MalformedFrameError",
     "SoundUnavailableError",
+    "SessionNotFoundError",
+    "StoreError",
     "StrapChoiceError",
     "StrapNotFoundError",
 ]
@@ -67,5 +70,19 @@ class EmulatorError(BiofeedbackError):
     """The emulated BlueZ (private D-Bus bus, emulated strap) could not start or was misused."""
 
 
+class DisplayUnavailableError(BiofeedbackError, RuntimeError):
+    """The window prompt cannot open: no graphical display (or no Tk) on this machine."""
+
+    exit_code = 2
+
+
 class SoundUnavailableError(BiofeedbackError, RuntimeError):
     """Sound cannot be played: sounddevice or PortAudio is missing, or no output device works."""
+
+
+class StoreError(BiofeedbackError, OSError):
+    """The session store cannot be used: locked by another writer, damaged, not ours, too new."""
+
+
+class SessionNotFoundError(StoreError, LookupError):
+    """No session with the requested id in the store."""
