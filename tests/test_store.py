@@ -490,7 +490,10 @@ def test_add_recording_stores_a_whole_import_at_once(tmp_path: Path) -> None:
         assert (s.status, s.n_beats, s.n_gaps, s.final_hr_bpm) == ("complete", 50, 1, 61.0)
         with pytest.raises(InvalidInputError, match="one value per beat"):
             store.add_recording(rec, pace_bpm=[6.0])
+        with pytest.raises(InvalidInputError, match=r"gaps go in recording\.gaps"):  # a gap event has no end
+            store.add_recording(rec, events=[Event(gap.start_s, "gap", "file gap", None, {})])
         assert len(store.sessions()) == 1
+        assert store.recording(sid).gaps == rec.gaps
 
 
 def test_bad_writes_are_refused_with_the_reason(tmp_path: Path) -> None:

@@ -135,6 +135,41 @@ def _number(what: str, value: object) -> float | None:
     return x if math.isfinite(x) else None
 
 
+_INSERT_SESSION: Final[str] = (
+    "INSERT INTO sessions (start_utc, utc_offset_s, start_estimated, source, device_name, "
+    "device_address, software_version, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SET_SUMMARY: Final[str] = (
+    f"UPDATE sessions SET summary_json = ?, {', '.join(f'{c} = ?' for c in SUMMARY_COLUMNS)} WHERE id = ?"
+)
+
+
+def _session_row(meta: RecordingMeta, settings: Mapping[str, Any] | None) -> tuple[object, ...]:
+    """The values of a new session's row, checked before anything is written."""
+    return (
+        _utc_text(meta.start_utc),
+        meta.utc_offset_s,
+        int(bool(getattr(meta, "start_estimated", False))),
+        meta.source,
+        meta.device_name,
+        meta.device_address,
+        meta.software_version,
+        _to_json("settings", settings or {}),
+    )
+
+
+def _insert_session(conn: sqlite3.Connection, row: tuple[object, ...]) -> int:
+    """Insert a session's row (from :func:`_session_row`); its id."""
+    return int(conn.execute(_INSERT_SESSION, row).lastrowid or 0)
+
+
+def _summary_values(summary: Mapping[str, Any] | None) -> tuple[object, ...]:
+    """The summary as JSON and its :data:`SUMMARY_COLUMNS`, for :data:`_SET_SUMMARY`."""
+    values = dict(summary or {})
+    columns = [_number(f"summary[{key!r}]", values.get(key)) for key in SUMMARY_COLUMNS]
+    return (_to_json("summary", values), *columns)
+
+
 def _column(rows: list[tuple[Any, ...]], i: int, dtype: type) -> npt.NDArray[Any]:
     if dtype is np.int64:
         return np.array([r[i] for r in rows], dtype=np.int64)
@@ -334,23 +369,9 @@ class SessionStore:
         settings : mapping, optional
             What the session was asked to do (minutes, preset, target drop, ...), as JSON.
         """
-        settings_json = _to_json("settings", settings or {})
+        row = _session_row(meta, settings)
         with self._writing() as conn:
-            cur = conn.execute(
-                "INSERT INTO sessions (start_utc, utc_offset_s, start_estimated, source, device_name, "
-                "device_address, software_version, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _utc_text(meta.start_utc),
-                    meta.utc_offset_s,
-                    int(bool(getattr(meta, "start_estimated", False))),
-                    meta.source,
-                    meta.device_name,
-                    meta.device_address,
-                    meta.software_version,
-                    settings_json,
-                ),
-            )
-        session_id = int(cur.lastrowid or 0)
+            session_id = _insert_session(conn, row)
         self._cursors[session_id] = _Cursor(0, 0, 0, None)
         self._mine.add(session_id)
         return session_id
@@ -475,16 +496,11 @@ class SessionStore:
             When it ended; by default the start plus the last beat's beat-clock time
             (the same at any replay speed).
         """
-        summary = dict(summary or {})
-        summary_json = _to_json("summary", summary)
-        columns = [_number(f"summary[{key!r}]", summary.get(key)) for key in SUMMARY_COLUMNS]
+        summary_values = _summary_values(summary)
         self.session(session_id)  # it exists
         with self._transaction() as conn:
             self._close_session(session_id, "complete" if complete else "incomplete", end_utc)
-            conn.execute(
-                f"UPDATE sessions SET summary_json = ?, {', '.join(f'{c} = ?' for c in SUMMARY_COLUMNS)} WHERE id = ?",
-                (summary_json, *columns, session_id),
-            )
+            conn.execute(_SET_SUMMARY, (*summary_values, session_id))
         self._mine.discard(session_id)
         return self.session(session_id)
 
@@ -544,10 +560,11 @@ class SessionStore:
             if arr.shape != (n,):
                 raise InvalidInputError(f"{what} needs one value per beat ({n}), got {arr.size}")
             extra.append([None if not math.isfinite(x) else x for x in arr.tolist()])
-        summary = dict(summary or {})
-        summary_json = _to_json("summary", summary)
-        columns = [_number(f"summary[{key!r}]", summary.get(key)) for key in SUMMARY_COLUMNS]
-        meta = recording.meta
+        events = list(events)
+        if any(e.kind == GAP for e in events):
+            raise InvalidInputError("a recording's gaps go in recording.gaps, which keeps their ends, not in events")
+        summary_values = _summary_values(summary)
+        session_row = _session_row(recording.meta, settings)
         event_rows: list[tuple[float, str, str | None, str, str | None]] = [
             (g.start_s, GAP, None, g.reason, _to_json("gap", {"end_s": float(g.end_s)})) for g in recording.gaps
         ]
@@ -555,21 +572,7 @@ class SessionStore:
         event_rows += [(e.t_s, e.kind, e.stage, e.detail, _to_json("event data", e.data)) for e in events]
         event_rows.sort(key=lambda r: r[0])
         with self._transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO sessions (start_utc, utc_offset_s, start_estimated, source, device_name, "
-                "device_address, software_version, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _utc_text(meta.start_utc),
-                    meta.utc_offset_s,
-                    int(bool(getattr(meta, "start_estimated", False))),
-                    meta.source,
-                    meta.device_name,
-                    meta.device_address,
-                    meta.software_version,
-                    _to_json("settings", settings or {}),
-                ),
-            )
-            sid = int(cur.lastrowid or 0)
+            sid = _insert_session(conn, session_row)
             conn.executemany(
                 "INSERT INTO beats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 zip(
@@ -589,10 +592,7 @@ class SessionStore:
                 [(sid, i, *row) for i, row in enumerate(event_rows)],
             )
             self._close_session(sid, "complete" if complete else "incomplete", None)
-            conn.execute(
-                f"UPDATE sessions SET summary_json = ?, {', '.join(f'{c} = ?' for c in SUMMARY_COLUMNS)} WHERE id = ?",
-                (summary_json, *columns, sid),
-            )
+            conn.execute(_SET_SUMMARY, (*summary_values, sid))
         return sid
 
     def mark_interrupted_sessions(self) -> list[int]:
