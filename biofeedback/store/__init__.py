@@ -15,7 +15,10 @@ while the machine is loaded), so an hour of beats, frames and events (about 7,70
 written in 0.14-0.6 s. A source faster than real time may group its writes with
 :meth:`SessionStore.batch`, committed at most a second apart: the hour then takes a third
 of the time (0.17 s against 0.48 s, measured side by side on the loaded machine), and a
-SIGKILL loses at most the last second of wall time.
+SIGKILL loses what was written since the batch's last commit: at most the last second of a
+steady stream of writes. A batch commits only when it is written to (or ends), so rows
+written before a pause inside it wait, uncommitted, for the next write: no batch around
+anything that waits (a live strap, a person).
 
 A session whose writer died is kept as it is, with status ``recording``; the next program
 that opens the store while no one writes to it marks it ``interrupted`` and fills in its
@@ -338,8 +341,10 @@ class SessionStore:
 
         For a source faster than real time (``--speed max``, an import), where a commit per
         row would cost more than the rest of the session: a SIGKILL then loses the writes
-        of at most the last ``max_delay_s`` s of wall time. A live session needs no batch.
-        Nested batches join the outer one.
+        since the last commit, at most the last ``max_delay_s`` s of them while they come
+        steadily. The commit is checked only at a write, so rows written before a pause
+        stay uncommitted through it: a live session, which waits for its strap, must not
+        use a batch. Nested batches join the outer one.
         """
         if self._batch_max_s is not None:
             yield
