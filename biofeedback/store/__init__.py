@@ -234,10 +234,14 @@ class SessionStore:
 
     def _open(self) -> None:
         conn = self._conn
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        # one statement, so one snapshot: another program creating the store at this moment
+        # cannot make a new, empty file look like a database with tables but no version
+        app_id, version, n_tables = conn.execute(
+            "SELECT a.application_id, v.user_version, (SELECT count(*) FROM sqlite_master) "
+            "FROM pragma_application_id AS a, pragma_user_version AS v"
+        ).fetchone()
         if version == 0:
-            if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            if n_tables:
                 raise StoreError(
                     f"{self.path} is an SQLite database of another program, not a biofeedback session store; "
                     "use --data-dir to choose another folder"
