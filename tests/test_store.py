@@ -697,3 +697,19 @@ def test_a_batch_commits_at_its_end_and_when_its_transaction_is_old_enough(tmp_p
     with SessionStore(path) as store:
         assert store.recording(sid).rr_ms.tolist() == [b.rr_ms for b in beats]
         assert [len(store.beat_table(s.id)) for s in store.sessions()] == [5, 20]  # same start: newest id first
+
+
+def test_closing_the_store_inside_a_batch_keeps_what_the_batch_holds(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    beats = beat_series(5)
+    store = SessionStore(path)
+    sid = store.start_session(META)
+    with store.batch(max_delay_s=3600.0):
+        for b in beats:
+            store.add_beat(sid, b)
+        assert count_beats_elsewhere(path) == 0
+        store.close()  # a finally, or a signal handler, that closes the store mid-batch
+    store.close()  # idempotent
+    assert count_beats_elsewhere(path) == 5
+    with SessionStore(path) as again:
+        assert again.recording(sid).t_s.tolist() == [b.t_s for b in beats]

@@ -223,6 +223,7 @@ class SessionStore:
         self._batch_began = 0.0
         self._cursors: dict[int, _Cursor] = {}
         self._mine: set[int] = set()  # sessions this store started and has not finished
+        self._closed = False
         prepare_files(self.path)
         self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
         try:
@@ -292,9 +293,21 @@ class SessionStore:
     # --- lifetime -----------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the database and let go of the writer lock. Idempotent."""
-        self._conn.close()
-        self._lock.release()
+        """Close the database and let go of the writer lock. Idempotent.
+
+        Called inside a :meth:`batch` (a ``finally`` that closes the store), it first
+        commits what the batch holds: closing never drops rows it was given.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._conn.in_transaction:
+                with translated(self.path):
+                    self._conn.execute("COMMIT")
+        finally:
+            self._conn.close()
+            self._lock.release()
 
     def __enter__(self) -> Self:
         return self
@@ -361,7 +374,7 @@ class SessionStore:
             yield
         finally:
             self._batch_max_s = None
-            if self._conn.in_transaction:
+            if not self._closed and self._conn.in_transaction:
                 with translated(self.path):
                     self._conn.execute("COMMIT")
 
