@@ -573,7 +573,7 @@ def test_stored_frames_replay_through_the_decoder_to_the_same_beats(tmp_path: Pa
 
 
 def test_two_programs_opening_a_new_store_at_once_create_it_once(tmp_path: Path) -> None:
-    path = tmp_path / "sessions.db"
+    path = tmp_path / "new folder" / "sessions.db"  # both make the folder too
     code = textwrap.dedent(
         """
         import sys, time
@@ -593,6 +593,7 @@ def test_two_programs_opening_a_new_store_at_once_create_it_once(tmp_path: Path)
     ]
     outs = [p.communicate(timeout=60)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0] and outs == ["0\n"] * 3
+    assert mode(path.parent) == 0o700 and mode(path) == 0o600
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
