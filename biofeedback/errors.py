@@ -13,6 +13,7 @@ __all__ = [
     "BluetoothError",
     "BluetoothUnavailableError",
     "ConnectError",
+    "DisplayUnavailableError",
     "EmulatorError",
     "FileFormatError",
     "InvalidInputError",
@@ -67,6 +68,12 @@ class ConnectError(BluetoothError):
 
 class EmulatorError(BiofeedbackError):
     """The emulated BlueZ (private D-Bus bus, emulated strap) could not start or was misused."""
+
+
+class DisplayUnavailableError(BiofeedbackError, RuntimeError):
+    """The window prompt cannot open: no graphical display (or no Tk) on this machine."""
+
+    exit_code = 2
 
 
 class SoundUnavailableError(BiofeedbackError, RuntimeError):
