@@ -14,8 +14,9 @@ from biofeedback.errors import InvalidInputError
 
 __all__ = ["BLUETOOTH_ADDRESS_RE", "bluetooth_address", "check_positive", "finite_array", "rr_array"]
 
-BLUETOOTH_ADDRESS_RE: Final = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")
-"""A Bluetooth device address: six hex bytes separated by ``:`` or ``-``, either case."""
+BLUETOOTH_ADDRESS_RE: Final = re.compile(r"(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}|(?:[0-9A-Fa-f]{2}-){5}[0-9A-Fa-f]{2}")
+"""A Bluetooth device address: six hex bytes separated all by ``:`` or all by ``-``, either
+case (use ``fullmatch``)."""
 
 
 def check_positive(value: float, name: str, unit: str, *, or_zero: bool = False) -> float:
@@ -65,7 +66,7 @@ def bluetooth_address(text: str) -> str | None:
     >>> bluetooth_address("Polar H10") is None
     True
     """
-    if BLUETOOTH_ADDRESS_RE.match(text):
+    if BLUETOOTH_ADDRESS_RE.fullmatch(text):  # fullmatch: ``$`` would let a trailing newline through
         return text.upper().replace("-", ":")
     return None
 

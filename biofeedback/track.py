@@ -3,7 +3,8 @@
 The same sound as ``train --sound`` (:class:`~biofeedback.sound.BreathSynth`), rendered from
 a fullness curve on a clock that starts at 0 with the file, 16-bit mono PCM, so it plays on a
 phone, in bed, with no strap and no computer. The file is private (mode 0600) like everything
-we write.
+we write. It is rendered into a hidden file beside it and renamed into place once whole, so an
+interrupted render (Ctrl-C, a full disk) leaves no half track and an earlier file as it was.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import logging
 import os
 import wave
 from collections.abc import Callable
+from pathlib import Path
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from biofeedback._validate import check_positive
-from biofeedback.formats import open_private
+from biofeedback.errors import FileFormatError
+from biofeedback.formats import check_writable, open_private
 from biofeedback.sound import BreathSynth
 
 __all__ = ["TRACK_RATE_HZ", "write_track"]
@@ -43,7 +46,7 @@ def write_track(
     Parameters
     ----------
     path : path-like
-        The WAV file to write (replaced if it exists; mode 0600).
+        The WAV file to write (replaced, once the new one is whole, if it exists; mode 0600).
     fullness_at : callable
         Times in s from the start of the track (ndarray) to fullness 0..1, e.g. a pacer's
         ``fullness_at`` with ``start_s=0``.
@@ -72,16 +75,26 @@ def write_track(
     total = round(d * rate)
     block = int(BLOCK_S * rate)
     fade = min(int(FADE_S * rate), total // 2)
-    with open_private(path, "wb") as raw, wave.open(raw, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        for start in range(0, total, block):
-            n = np.arange(start, min(start + block, total))
-            y = synth.render(np.asarray(fullness_at(n / rate), dtype=np.float64)).astype(np.float64)
-            if fade:  # raised-cosine fades: no click when the track starts or stops
-                y *= _fade(n, fade) * _fade(total - 1 - n, fade)
-            wav.writeframes(np.round(y * 32767.0).astype("<i2").tobytes())
+    check_writable(path)  # the user's path named in the error, before any work
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with open_private(partial, "wb") as raw, wave.open(raw, "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(rate)
+            for start in range(0, total, block):
+                n = np.arange(start, min(start + block, total))
+                y = synth.render(np.asarray(fullness_at(n / rate), dtype=np.float64)).astype(np.float64)
+                if fade:  # raised-cosine fades: no click when the track starts or stops
+                    y *= _fade(n, fade) * _fade(total - 1 - n, fade)
+                wav.writeframes(np.round(y * 32767.0).astype("<i2").tobytes())
+        os.replace(partial, target)
+    except BaseException as exc:
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, FileFormatError):
+            raise FileFormatError(f"cannot write {os.fspath(path)}: {exc.strerror}; choose another path") from None
+        raise
     log.info("wrote %s: %d samples, %.1f s", os.fspath(path), total, total / rate)
     return total
 

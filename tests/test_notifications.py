@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _data import DATA
 
 from biofeedback.beats import Measurement
 from biofeedback.emulator.strap import ATT_PAYLOAD_BYTES, frames_from_rr
@@ -16,7 +16,7 @@ from biofeedback.hrm import HeartRateMeasurement
 from biofeedback.notifications import group_into_notifications
 from biofeedback.sources.replay import ReplaySource
 
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+SAMPLE = DATA  # the recordings the tests read (tests/data/README.md)
 
 
 def expected_frames(rr_ms: list[int], period_ms: int) -> list[tuple[float, tuple[float, ...]]]:

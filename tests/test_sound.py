@@ -190,6 +190,16 @@ def test_without_portaudio_the_same_line(tmp_path: Path) -> None:
         "(and, on Debian or Ubuntu, apt-get install libportaudio2)"), out.stderr
 
 
+def test_an_output_device_that_is_not_there_is_one_line() -> None:
+    pytest.importorskip("sounddevice")
+    from biofeedback.display.sound import SoundPrompt
+
+    with pytest.raises(SoundUnavailableError) as err:  # sounddevice raises ValueError for an unknown name
+        SoundPrompt(lambda t: np.zeros_like(t), lambda: 0.0, device="no such output device")
+    assert str(err.value) == ("cannot open the sound output (No output device matching 'no such output device'); "
+                              "check the output device, or play without --sound")
+
+
 class Capture:
     """What the null sink plays, read back from its monitor, with the time each chunk arrived."""
 

@@ -490,7 +490,10 @@ def test_add_recording_stores_a_whole_import_at_once(tmp_path: Path) -> None:
         assert (s.status, s.n_beats, s.n_gaps, s.final_hr_bpm) == ("complete", 50, 1, 61.0)
         with pytest.raises(InvalidInputError, match="one value per beat"):
             store.add_recording(rec, pace_bpm=[6.0])
+        with pytest.raises(InvalidInputError, match=r"gaps go in recording\.gaps"):  # a gap event has no end
+            store.add_recording(rec, events=[Event(gap.start_s, "gap", "file gap", None, {})])
         assert len(store.sessions()) == 1
+        assert store.recording(sid).gaps == rec.gaps
 
 
 def test_bad_writes_are_refused_with_the_reason(tmp_path: Path) -> None:
@@ -570,7 +573,7 @@ def test_stored_frames_replay_through_the_decoder_to_the_same_beats(tmp_path: Pa
 
 
 def test_two_programs_opening_a_new_store_at_once_create_it_once(tmp_path: Path) -> None:
-    path = tmp_path / "sessions.db"
+    path = tmp_path / "new folder" / "sessions.db"  # both make the folder too
     code = textwrap.dedent(
         """
         import sys, time
@@ -590,6 +593,7 @@ def test_two_programs_opening_a_new_store_at_once_create_it_once(tmp_path: Path)
     ]
     outs = [p.communicate(timeout=60)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0] and outs == ["0\n"] * 3
+    assert mode(path.parent) == 0o700 and mode(path) == 0o600
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
@@ -694,3 +698,19 @@ def test_a_batch_commits_at_its_end_and_when_its_transaction_is_old_enough(tmp_p
     with SessionStore(path) as store:
         assert store.recording(sid).rr_ms.tolist() == [b.rr_ms for b in beats]
         assert [len(store.beat_table(s.id)) for s in store.sessions()] == [5, 20]  # same start: newest id first
+
+
+def test_closing_the_store_inside_a_batch_keeps_what_the_batch_holds(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    beats = beat_series(5)
+    store = SessionStore(path)
+    sid = store.start_session(META)
+    with store.batch(max_delay_s=3600.0):
+        for b in beats:
+            store.add_beat(sid, b)
+        assert count_beats_elsewhere(path) == 0
+        store.close()  # a finally, or a signal handler, that closes the store mid-batch
+    store.close()  # idempotent
+    assert count_beats_elsewhere(path) == 5
+    with SessionStore(path) as again:
+        assert again.recording(sid).t_s.tolist() == [b.t_s for b in beats]

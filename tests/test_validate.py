@@ -54,7 +54,8 @@ def test_every_positive_check_speaks_the_same_way(call: object, message: str) ->
     ("text", "address"),
     [("A0:9E:1A:12:34:56", "A0:9E:1A:12:34:56"), ("a0:9e:1a:12:34:56", "A0:9E:1A:12:34:56"),
      ("a0-9e-1a-12-34-56", "A0:9E:1A:12:34:56"), ("Polar H10", None), ("A0:9E:1A:12:34", None),
-     ("A0:9E:1A:12:34:56:78", None), ("G0:9E:1A:12:34:56", None), ("A09E1A123456", None), ("", None)],
+     ("A0:9E:1A:12:34:56:78", None), ("G0:9E:1A:12:34:56", None), ("A09E1A123456", None), ("", None),
+     ("A0:9E:1A:12:34:56\n", None), ("A0:9E-1A:12-34:56", None)],
 )
 def test_bluetooth_address(text: str, address: str | None) -> None:
     assert bluetooth_address(text) == address

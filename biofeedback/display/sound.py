@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.errors import SoundUnavailableError
-from biofeedback.sound import BlockClock, BreathSynth
+from biofeedback.sound import VOLUME, BlockClock, BreathSynth
 
 __all__ = ["INSTALL_HINT", "BlockRenderer", "SoundPrompt", "load_sounddevice", "output_lead_s"]
 
@@ -59,6 +59,10 @@ def output_lead_s(current_s: float, dac_s: float, fallback_s: float) -> float:
     return lead_s
 
 
+def _unavailable(what: str, exc: BaseException) -> SoundUnavailableError:
+    return SoundUnavailableError(f"{what} ({exc}); check the output device, or play without --sound")
+
+
 class BlockRenderer:
     """What the audio callback does, with no device: each block from the pacer at its play time.
 
@@ -68,7 +72,7 @@ class BlockRenderer:
     """
 
     def __init__(self, fullness_at: FullnessAt, now_s: Callable[[], float], *, speed: float = 1.0,
-                 sample_rate_hz: float = SAMPLE_RATE_HZ, volume: float = 0.3) -> None:
+                 sample_rate_hz: float = SAMPLE_RATE_HZ, volume: float = VOLUME) -> None:
         self._fullness_at = fullness_at
         self._now_s = now_s
         self._speed = float(speed)
@@ -131,7 +135,7 @@ class SoundPrompt:
         *,
         speed: float = 1.0,
         sample_rate_hz: float = SAMPLE_RATE_HZ,
-        volume: float = 0.3,
+        volume: float = VOLUME,
         device: int | str | None = None,
         latency: float | str = "high",
     ) -> None:
@@ -144,9 +148,8 @@ class SoundPrompt:
             self._stream = self._sd.OutputStream(
                 samplerate=sample_rate_hz, channels=1, dtype="float32", device=device, latency=latency,
                 callback=self._callback)
-        except self._sd.PortAudioError as exc:
-            raise SoundUnavailableError(f"cannot open the sound output ({exc}); check the output device, "
-                                        "or play without --sound") from None
+        except (self._sd.PortAudioError, ValueError) as exc:  # ValueError: no device of that name
+            raise _unavailable("cannot open the sound output", exc) from None
 
     @property
     def sample_rate_hz(self) -> float:
@@ -169,8 +172,18 @@ class SoundPrompt:
         return float(self._stream.latency)
 
     def start(self) -> None:
-        """Start playing."""
-        self._stream.start()
+        """Start playing.
+
+        Raises
+        ------
+        SoundUnavailableError
+            The device would not start (the stream is closed again).
+        """
+        try:
+            self._stream.start()
+        except self._sd.PortAudioError as exc:
+            self._stream.close()
+            raise _unavailable("cannot start the sound output", exc) from None
 
     def close(self) -> None:
         """Stop playing and release the device; re-raises an error from the audio thread."""

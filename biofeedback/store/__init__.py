@@ -15,7 +15,10 @@ while the machine is loaded), so an hour of beats, frames and events (about 7,70
 written in 0.14-0.6 s. A source faster than real time may group its writes with
 :meth:`SessionStore.batch`, committed at most a second apart: the hour then takes a third
 of the time (0.17 s against 0.48 s, measured side by side on the loaded machine), and a
-SIGKILL loses at most the last second of wall time.
+SIGKILL loses what was written since the batch's last commit: at most the last second of a
+steady stream of writes. A batch commits only when it is written to (or ends), so rows
+written before a pause inside it wait, uncommitted, for the next write: no batch around
+anything that waits (a live strap, a person).
 
 A session whose writer died is kept as it is, with status ``recording``; the next program
 that opens the store while no one writes to it marks it ``interrupted`` and fills in its
@@ -135,6 +138,41 @@ def _number(what: str, value: object) -> float | None:
     return x if math.isfinite(x) else None
 
 
+_INSERT_SESSION: Final[str] = (
+    "INSERT INTO sessions (start_utc, utc_offset_s, start_estimated, source, device_name, "
+    "device_address, software_version, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SET_SUMMARY: Final[str] = (
+    f"UPDATE sessions SET summary_json = ?, {', '.join(f'{c} = ?' for c in SUMMARY_COLUMNS)} WHERE id = ?"
+)
+
+
+def _session_row(meta: RecordingMeta, settings: Mapping[str, Any] | None) -> tuple[object, ...]:
+    """The values of a new session's row, checked before anything is written."""
+    return (
+        _utc_text(meta.start_utc),
+        meta.utc_offset_s,
+        int(bool(getattr(meta, "start_estimated", False))),
+        meta.source,
+        meta.device_name,
+        meta.device_address,
+        meta.software_version,
+        _to_json("settings", settings or {}),
+    )
+
+
+def _insert_session(conn: sqlite3.Connection, row: tuple[object, ...]) -> int:
+    """Insert a session's row (from :func:`_session_row`); its id."""
+    return int(conn.execute(_INSERT_SESSION, row).lastrowid or 0)
+
+
+def _summary_values(summary: Mapping[str, Any] | None) -> tuple[object, ...]:
+    """The summary as JSON and its :data:`SUMMARY_COLUMNS`, for :data:`_SET_SUMMARY`."""
+    values = dict(summary or {})
+    columns = [_number(f"summary[{key!r}]", values.get(key)) for key in SUMMARY_COLUMNS]
+    return (_to_json("summary", values), *columns)
+
+
 def _column(rows: list[tuple[Any, ...]], i: int, dtype: type) -> npt.NDArray[Any]:
     if dtype is np.int64:
         return np.array([r[i] for r in rows], dtype=np.int64)
@@ -185,6 +223,7 @@ class SessionStore:
         self._batch_began = 0.0
         self._cursors: dict[int, _Cursor] = {}
         self._mine: set[int] = set()  # sessions this store started and has not finished
+        self._closed = False
         prepare_files(self.path)
         self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
         try:
@@ -196,10 +235,14 @@ class SessionStore:
 
     def _open(self) -> None:
         conn = self._conn
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        # one statement, so one snapshot: another program creating the store at this moment
+        # cannot make a new, empty file look like a database with tables but no version
+        app_id, version, n_tables = conn.execute(
+            "SELECT a.application_id, v.user_version, (SELECT count(*) FROM sqlite_master) "
+            "FROM pragma_application_id AS a, pragma_user_version AS v"
+        ).fetchone()
         if version == 0:
-            if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            if n_tables:
                 raise StoreError(
                     f"{self.path} is an SQLite database of another program, not a biofeedback session store; "
                     "use --data-dir to choose another folder"
@@ -250,9 +293,21 @@ class SessionStore:
     # --- lifetime -----------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the database and let go of the writer lock. Idempotent."""
-        self._conn.close()
-        self._lock.release()
+        """Close the database and let go of the writer lock. Idempotent.
+
+        Called inside a :meth:`batch` (a ``finally`` that closes the store), it first
+        commits what the batch holds: closing never drops rows it was given.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._conn.in_transaction:
+                with translated(self.path):
+                    self._conn.execute("COMMIT")
+        finally:
+            self._conn.close()
+            self._lock.release()
 
     def __enter__(self) -> Self:
         return self
@@ -303,8 +358,10 @@ class SessionStore:
 
         For a source faster than real time (``--speed max``, an import), where a commit per
         row would cost more than the rest of the session: a SIGKILL then loses the writes
-        of at most the last ``max_delay_s`` s of wall time. A live session needs no batch.
-        Nested batches join the outer one.
+        since the last commit, at most the last ``max_delay_s`` s of them while they come
+        steadily. The commit is checked only at a write, so rows written before a pause
+        stay uncommitted through it: a live session, which waits for its strap, must not
+        use a batch. Nested batches join the outer one.
         """
         if self._batch_max_s is not None:
             yield
@@ -317,7 +374,7 @@ class SessionStore:
             yield
         finally:
             self._batch_max_s = None
-            if self._conn.in_transaction:
+            if not self._closed and self._conn.in_transaction:
                 with translated(self.path):
                     self._conn.execute("COMMIT")
 
@@ -334,23 +391,9 @@ class SessionStore:
         settings : mapping, optional
             What the session was asked to do (minutes, preset, target drop, ...), as JSON.
         """
-        settings_json = _to_json("settings", settings or {})
+        row = _session_row(meta, settings)
         with self._writing() as conn:
-            cur = conn.execute(
-                "INSERT INTO sessions (start_utc, utc_offset_s, start_estimated, source, device_name, "
-                "device_address, software_version, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _utc_text(meta.start_utc),
-                    meta.utc_offset_s,
-                    int(bool(getattr(meta, "start_estimated", False))),
-                    meta.source,
-                    meta.device_name,
-                    meta.device_address,
-                    meta.software_version,
-                    settings_json,
-                ),
-            )
-        session_id = int(cur.lastrowid or 0)
+            session_id = _insert_session(conn, row)
         self._cursors[session_id] = _Cursor(0, 0, 0, None)
         self._mine.add(session_id)
         return session_id
@@ -475,16 +518,11 @@ class SessionStore:
             When it ended; by default the start plus the last beat's beat-clock time
             (the same at any replay speed).
         """
-        summary = dict(summary or {})
-        summary_json = _to_json("summary", summary)
-        columns = [_number(f"summary[{key!r}]", summary.get(key)) for key in SUMMARY_COLUMNS]
+        summary_values = _summary_values(summary)
         self.session(session_id)  # it exists
         with self._transaction() as conn:
             self._close_session(session_id, "complete" if complete else "incomplete", end_utc)
-            conn.execute(
-                f"UPDATE sessions SET summary_json = ?, {', '.join(f'{c} = ?' for c in SUMMARY_COLUMNS)} WHERE id = ?",
-                (summary_json, *columns, session_id),
-            )
+            conn.execute(_SET_SUMMARY, (*summary_values, session_id))
         self._mine.discard(session_id)
         return self.session(session_id)
 
@@ -544,10 +582,11 @@ class SessionStore:
             if arr.shape != (n,):
                 raise InvalidInputError(f"{what} needs one value per beat ({n}), got {arr.size}")
             extra.append([None if not math.isfinite(x) else x for x in arr.tolist()])
-        summary = dict(summary or {})
-        summary_json = _to_json("summary", summary)
-        columns = [_number(f"summary[{key!r}]", summary.get(key)) for key in SUMMARY_COLUMNS]
-        meta = recording.meta
+        events = list(events)
+        if any(e.kind == GAP for e in events):
+            raise InvalidInputError("a recording's gaps go in recording.gaps, which keeps their ends, not in events")
+        summary_values = _summary_values(summary)
+        session_row = _session_row(recording.meta, settings)
         event_rows: list[tuple[float, str, str | None, str, str | None]] = [
             (g.start_s, GAP, None, g.reason, _to_json("gap", {"end_s": float(g.end_s)})) for g in recording.gaps
         ]
@@ -555,21 +594,7 @@ class SessionStore:
         event_rows += [(e.t_s, e.kind, e.stage, e.detail, _to_json("event data", e.data)) for e in events]
         event_rows.sort(key=lambda r: r[0])
         with self._transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO sessions (start_utc, utc_offset_s, start_estimated, source, device_name, "
-                "device_address, software_version, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _utc_text(meta.start_utc),
-                    meta.utc_offset_s,
-                    int(bool(getattr(meta, "start_estimated", False))),
-                    meta.source,
-                    meta.device_name,
-                    meta.device_address,
-                    meta.software_version,
-                    _to_json("settings", settings or {}),
-                ),
-            )
-            sid = int(cur.lastrowid or 0)
+            sid = _insert_session(conn, session_row)
             conn.executemany(
                 "INSERT INTO beats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 zip(
@@ -589,10 +614,7 @@ class SessionStore:
                 [(sid, i, *row) for i, row in enumerate(event_rows)],
             )
             self._close_session(sid, "complete" if complete else "incomplete", None)
-            conn.execute(
-                f"UPDATE sessions SET summary_json = ?, {', '.join(f'{c} = ?' for c in SUMMARY_COLUMNS)} WHERE id = ?",
-                (summary_json, *columns, sid),
-            )
+            conn.execute(_SET_SUMMARY, (*summary_values, sid))
         return sid
 
     def mark_interrupted_sessions(self) -> list[int]:

@@ -53,8 +53,11 @@ def prepare_files(path: Path) -> None:
     """
     folder = path.parent
     try:
-        if not folder.exists():
+        try:
             folder.mkdir(mode=FOLDER_MODE, parents=True)
+        except FileExistsError:  # there already (or another program made it just now): the user's
+            pass
+        else:
             os.chmod(folder, FOLDER_MODE)  # mkdir's mode is filtered by the umask; this is exact
         if path.exists() and not path.is_file():
             raise StoreError(f"the session store {path} is not a file; use --data-dir to choose another folder")
