@@ -57,12 +57,13 @@ __all__ = [
     "BeatCsvSink",
     "BeatCsvWriter",
     "check_writable",
+    "mark_wav",
     "flags_to_text",
     "open_private",
     "read_recording",
     "read_rr_file",
     "write_recording",
-    "written_by_biofeedback",
+    "mark_wav", "written_by_biofeedback",
 ]
 
 log = logging.getLogger(__name__)
@@ -112,12 +113,31 @@ def open_private(path: str | os.PathLike[str], mode: str = "w") -> IO[str] | IO[
     return open(fd, mode, encoding="utf-8", newline="")
 
 
+_WAV_MARK: Final[bytes] = b"LIST\x18\x00\x00\x00INFOISFT\x0c\x00\x00\x00biofeedback\x00"  # a RIFF INFO chunk
+
+
+def mark_wav(path: str | os.PathLike[str]) -> None:
+    """Append our mark to a WAV file: a RIFF ``LIST/INFO`` chunk naming the software
+    (``ISFT`` = "biofeedback"), which players ignore, so that :func:`written_by_biofeedback`
+    knows the file as ours; the RIFF size is updated to include it."""
+    with open(path, "r+b") as f:
+        f.seek(0, os.SEEK_END)
+        f.write(_WAV_MARK)
+        size = f.tell() - 8
+        f.seek(4)
+        f.write(size.to_bytes(4, "little"))
+
+
 def written_by_biofeedback(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a file biofeedback wrote: a beat CSV (this format or the older
-    ``t_s,rr_ms,flags`` one), or an image :func:`biofeedback.plots.save_figure` drew."""
+    ``t_s,rr_ms,flags`` one), an image :func:`biofeedback.plots.save_figure` drew, or a
+    WAV track carrying :func:`mark_wav`'s mark at its end."""
     try:
         with open(path, "rb") as f:
             content = f.read(_OURS_SEARCH_BYTES)
+            if content.startswith(b"RIFF"):
+                f.seek(max(0, os.fstat(f.fileno()).st_size - len(_WAV_MARK)))
+                return f.read() == _WAV_MARK
     except OSError:
         return False
     if content.startswith((b"# format: biofeedback", b"t_s,rr_ms,flags\n")):

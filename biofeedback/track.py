@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from biofeedback._validate import check_positive
 from biofeedback.errors import FileFormatError
-from biofeedback.formats import check_writable, open_private
+from biofeedback.formats import check_writable, mark_wav, open_private
 from biofeedback.sound import BreathSynth
 
 __all__ = ["TRACK_RATE_HZ", "write_track"]
@@ -40,6 +40,7 @@ def write_track(
     *,
     sample_rate_hz: int = TRACK_RATE_HZ,
     volume: float = 0.5,
+    force: bool = False,
 ) -> int:
     """Write the breathing tone for ``duration_s`` to a 16-bit mono WAV file at ``path``.
 
@@ -56,6 +57,9 @@ def write_track(
         Sample rate, Hz.
     volume : float
         Peak amplitude when full, 0..1 of full scale (the player's own volume does the rest).
+    force : bool
+        Replace an existing file that biofeedback did not write (a track we wrote is
+        replaced without it: it carries our mark, see :func:`biofeedback.formats.mark_wav`).
 
     Returns
     -------
@@ -75,7 +79,7 @@ def write_track(
     total = round(d * rate)
     block = int(BLOCK_S * rate)
     fade = min(int(FADE_S * rate), total // 2)
-    check_writable(path)  # the user's path named in the error, before any work
+    check_writable(path, force=force)  # the user's path named in the error, before any work
     target = Path(path)
     partial = target.with_name(f".{target.name}.partial")
     try:
@@ -89,6 +93,7 @@ def write_track(
                 if fade:  # raised-cosine fades: no click when the track starts or stops
                     y *= _fade(n, fade) * _fade(total - 1 - n, fade)
                 wav.writeframes(np.round(y * 32767.0).astype("<i2").tobytes())
+        mark_wav(partial)
         os.replace(partial, target)
     except BaseException as exc:
         partial.unlink(missing_ok=True)

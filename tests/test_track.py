@@ -12,7 +12,7 @@ import pytest
 
 from biofeedback.errors import FileFormatError, InvalidInputError
 from biofeedback.sound import BreathSynth
-from biofeedback.track import write_track
+from biofeedback.track import TRACK_RATE_HZ, write_track
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sound_helpers import Breathing, breath_period_s, rms_envelope, zero_crossing_pitch
@@ -84,3 +84,25 @@ def test_an_interrupted_track_leaves_the_earlier_file_and_no_half_track(tmp_path
     assert len(blocks) == 3
     assert path.read_bytes() == before  # the earlier track, whole
     assert [p.name for p in folder.iterdir()] == ["pace.wav"]  # no partial file left behind
+
+
+def test_a_track_we_wrote_is_replaced_but_a_users_own_wav_is_not(tmp_path: Path) -> None:
+    ours = tmp_path / "ours.wav"
+    write_track(ours, lambda t: np.full(np.shape(t), 0.5), 3.0)
+    with wave.open(str(ours), "rb") as w:  # the mark at the end does not disturb a reader
+        assert w.getnframes() == 3 * TRACK_RATE_HZ
+    write_track(ours, lambda t: np.full(np.shape(t), 0.2), 2.0)  # ours: replaced without asking
+    with wave.open(str(ours), "rb") as w:
+        assert w.getnframes() == 2 * TRACK_RATE_HZ
+    theirs = tmp_path / "theirs.wav"
+    with wave.open(str(theirs), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 800)
+    before = theirs.read_bytes()
+    with pytest.raises(FileFormatError, match="not written by biofeedback"):
+        write_track(theirs, lambda t: np.full(np.shape(t), 0.5), 1.0)
+    assert theirs.read_bytes() == before
+    write_track(theirs, lambda t: np.full(np.shape(t), 0.5), 1.0, force=True)
+    assert theirs.read_bytes() != before
