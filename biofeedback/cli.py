@@ -320,7 +320,7 @@ def _show(path: Path, plot: Path | None, out: TextIO, *, force: bool = False) ->
 
 
 def _track(args: argparse.Namespace, out: TextIO) -> int:
-    from biofeedback.analysis import mm_ss
+    from biofeedback.display.summary import mm_ss
     from biofeedback.pacer import BreathPattern, Pacer
     from biofeedback.track import TRACK_RATE_HZ, write_track
 

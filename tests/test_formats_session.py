@@ -414,3 +414,26 @@ def test_regression_replay_rejects_a_speed_or_period_that_is_not_positive(
     if named == "period_s":
         with pytest.raises(InvalidInputError, match=named):
             group_into_notifications([800.0, 810.0], **options)
+
+
+def test_a_live_session_through_the_store_sink_reads_back_as_its_recording(tmp_path: Path) -> None:
+    # the contract between the session loop and the store: begin, every raw frame, every
+    # beat, gap and link event arrives, in order, and the store gives the recording back
+    from biofeedback.store import SessionStore
+    from biofeedback.store.sink import StoreSink
+
+    events: list[SourceEvent] = [Measurement(0.5, 0, (), raw=b"\x16\x00")]  # a settle frame, before any beat
+    events += [Measurement(float(i), 60, (1000.0,), raw=bytes([0x16, 60, 0x00, 0x04])) for i in range(1, 6)]
+    events += [LinkLost(5.5), LinkRestored(20.0, attempts=3)]
+    events += [Measurement(float(i), 64, (937.5,), raw=bytes([0x16, 64, 0xC0, 0x03])) for i in range(21, 24)]
+    with SessionStore(tmp_path / "s.db") as store:
+        sink = StoreSink(store)
+        rec = run(Session(Scripted(events), sinks=[sink]))
+        assert sink.session_id is not None
+        back = store.recording(sink.session_id)
+        frames = store.frames(sink.session_id)
+    assert back.meta == rec.meta and back.gaps == rec.gaps and back.link_events == rec.link_events
+    np.testing.assert_array_equal(back.t_s, rec.t_s)
+    np.testing.assert_array_equal(back.rr_ms, rec.rr_ms)
+    np.testing.assert_array_equal(back.flags, rec.flags)
+    assert len(frames) == 9 and frames[0].payload == b"\x16\x00"

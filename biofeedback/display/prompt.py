@@ -17,7 +17,7 @@ from typing import Any, Final, Literal, Protocol, get_args
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback.analysis import mm_ss
+from biofeedback.display.summary import mm_ss
 from biofeedback.errors import InvalidInputError
 
 __all__ = [
