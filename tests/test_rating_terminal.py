@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_prompt_terminal import Pane, pane  # noqa: F401 - the fixture, the 80x24 pane with a shell
+from test_prompt_terminal import Pane, pane, pytestmark  # noqa: F401 - the 80x24 pane with a shell; skipped without tmux
 
 from biofeedback.display.rating import TEN_KEY
 
