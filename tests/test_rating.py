@@ -102,8 +102,8 @@ def test_the_words() -> None:
 def _store_with_ratings(tmp_path: Path) -> tuple[SessionStore, list[int]]:
     store = SessionStore(tmp_path / "sessions.db")
     ids = []
-    given = [dict(pain_before=7, tension_before=8, pain_after=4, tension_after=3), dict(pain_before=5),
-             {}, dict(tension_before=6, tension_after=2, pain_after=10)]
+    given: list[dict[str, int]] = [{"pain_before": 7, "tension_before": 8, "pain_after": 4, "tension_after": 3},
+                                   {"pain_before": 5}, {}, {"tension_before": 6, "tension_after": 2, "pain_after": 10}]
     for day, ratings in enumerate(given):
         meta = RecordingMeta(start_utc=dt.datetime(2026, 1, 5 + day, 7, 30, tzinfo=dt.UTC), source="sim:1")
         sid = store.start_session(meta)

@@ -11,10 +11,8 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from test_prompt_terminal import Pane, pane, pytestmark  # noqa: F401 - the 80x24 pane with a shell; skipped without tmux
 
 from biofeedback.display.rating import TEN_KEY
@@ -28,11 +26,11 @@ TENSE = "How tense do you feel?"
 class Asked:
     """The driver asking in ``pane``; ``answers()`` once it has ended."""
 
-    def __init__(self, pane: Pane, when: str, wait_s: float | None = None) -> None:
-        self.pane = pane
-        self.result = pane.folder / "answers.json"
-        before, after = pane.folder / "stty-before", pane.folder / "stty-after"
-        pane.type(f"stty -g > {before}; {sys.executable} {DRIVER} {self.result} {when}{'' if wait_s is None else f' {wait_s}'}; echo \"exit=$?\"; "
+    def __init__(self, terminal: Pane, when: str, wait_s: float | None = None) -> None:
+        self.pane = terminal
+        self.result = terminal.folder / "answers.json"
+        before, after = terminal.folder / "stty-before", terminal.folder / "stty-after"
+        terminal.type(f"stty -g > {before}; {sys.executable} {DRIVER} {self.result} {when}{'' if wait_s is None else f' {wait_s}'}; echo \"exit=$?\"; "
                   f"stty -g > {after}; echo STTY-SAVED")
         self.stty = (before, after)
 
