@@ -26,11 +26,11 @@ TENSE = "How tense do you feel?"
 class Asked:
     """The driver asking in ``pane``; ``answers()`` once it has ended."""
 
-    def __init__(self, terminal: Pane, when: str, wait_s: float | None = None) -> None:
+    def __init__(self, terminal: Pane, when: str, wait_s: float | None = None, pipe: str = "") -> None:
         self.pane = terminal
         self.result = terminal.folder / "answers.json"
         before, after = terminal.folder / "stty-before", terminal.folder / "stty-after"
-        terminal.type(f"stty -g > {before}; {sys.executable} {DRIVER} {self.result} {when}{'' if wait_s is None else f' {wait_s}'}; echo \"exit=$?\"; "
+        terminal.type(f"stty -g > {before}; {sys.executable} {DRIVER} {self.result} {when}{'' if wait_s is None else f' {wait_s}'}{pipe}; echo \"exit=$?\"; "
                   f"stty -g > {after}; echo STTY-SAVED")
         self.stty = (before, after)
 
@@ -104,3 +104,9 @@ def test_sigterm_while_asking_gives_the_terminal_back(pane: Pane) -> None:  # no
     os.kill(int(Path(str(asked.result) + ".pid").read_text()), signal.SIGTERM)
     answers, _ = asked.answers(exit_code=128 + signal.SIGTERM)
     assert answers is None  # it ended there: nothing answered, nothing written
+
+
+def test_output_into_a_pipe_asks_nothing(pane: Pane) -> None:  # noqa: F811
+    asked = Asked(pane, "before", pipe=" | cat")  # nobody would see the questions
+    answers, screen = asked.answers()
+    assert answers == {} and PAIN not in screen and "answers={}" in screen

@@ -8,8 +8,8 @@ confirmed: a person lying down with a back spasm presses two keys.
 On a terminal the keys are read one at a time in cbreak mode with the signal keys off, so
 Ctrl-C arrives as a key rather than as SIGINT (whatever handler an event loop installed);
 the terminal's mode is given back on every way out (an answer, an error, SIGTERM). Off a
-terminal nothing is asked, unless the caller forces it (``--rate``): then the keys are read
-from the stream as it is, one character each.
+terminal (input and output) nothing is asked, unless the caller forces it (``--rate``): then
+the keys are read from the stream as it is, one character each.
 
 Also here: the words for stored ratings (:func:`rating_cells` for the ``sessions`` table,
 :func:`rating_lines` for the end of a session) and :func:`draw_ratings`, the trend panel.
@@ -160,8 +160,9 @@ def ask_ratings(when: When, stream_in: TextIO | None = None, stream_out: TextIO 
     stream_in, stream_out : text streams, optional
         Where the keys come from and the questions go (default standard input and output).
     force : bool
-        Ask even when ``stream_in`` is not a terminal (``train --rate``), reading its
-        characters as keys. Without it, off a terminal nothing is asked and ``{}`` returned.
+        Ask even when ``stream_in`` or ``stream_out`` is not a terminal (``train --rate``),
+        reading the characters of ``stream_in`` as keys. Without it, unless both are
+        terminals nothing is asked and ``{}`` returned at once.
 
     Returns
     -------
@@ -174,7 +175,7 @@ def ask_ratings(when: When, stream_in: TextIO | None = None, stream_out: TextIO 
     stream_in = sys.stdin if stream_in is None else stream_in
     out = sys.stdout if stream_out is None else stream_out
     fd = _terminal_fd(stream_in)
-    if fd is None and not force:
+    if not force and (fd is None or _terminal_fd(out) is None):  # no one to see the questions or press the keys
         return {}
     read = _reader(stream_in, fd)
     answers: dict[str, int] = {}
