@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from biofeedback.beats import Beat, Gap, Measurement
+from biofeedback.pieces import Piece
 from biofeedback.recording import LinkEvent, Recording, RecordingMeta
 from biofeedback.store import SessionStore
 
@@ -39,7 +40,7 @@ class BreathShown(Protocol):
     def at(self, t_s: float) -> _Breath: ...
 
 
-class StoreSink:
+class StoreSink(Piece):
     """Writes one live session into ``store``.
 
     Parameters
