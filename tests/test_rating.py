@@ -166,3 +166,17 @@ def test_the_rating_words_load_neither_numpy_nor_matplotlib() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert out.stdout.strip() == "[]"
+
+
+def test_the_answers_before_and_after_are_stored_with_the_session(tmp_path: Path) -> None:
+    # the wiring train uses: ask before, run, ask after, store both in one call
+    ask = rating_asker("terminal", rate=True, stream_in=io.StringIO("8\r" "5" "3"), stream_out=io.StringIO())
+    with SessionStore(tmp_path / "sessions.db") as store:
+        sid = store.start_session(RecordingMeta(start_utc=dt.datetime(2026, 1, 5, 7, 30, tzinfo=dt.UTC), source="sim"))
+        before = ask("before")
+        store.add_beat(sid, Beat(t_s=1.0, rr_ms=1000.0))
+        store.finish_session(sid, {})
+        store.set_ratings(sid, **before, **ask("after"))
+        stored = Ratings.of(store.session(sid))
+    assert stored == Ratings(pain_before=8, tension_before=None, pain_after=5, tension_after=3)
+    assert rating_lines(stored) == ["Pain: 8 before, 5 after (3 less).", "Tension: not rated before, 3 after."]
