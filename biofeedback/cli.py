@@ -104,6 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of each breath spent breathing in (default 0.4)")
     p.add_argument("--minutes", type=_positive, default=10.0, metavar="N", help="length of the track (default 10)")
     p.add_argument("-o", "--out", type=Path, required=True, metavar="FILE.wav", help="the WAV file to write")
+
+    p = sub.add_parser("calm-lines", help="keep your own calm lines for the prompt and the sound mode (a text file, "
+                       "one short line a line)")
+    p.add_argument("file", type=Path, nargs="?", metavar="FILE",
+                   help="UTF-8 text, one line each (at most 60 characters; blank lines and # comments skipped)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--show", action="store_true", help="print the calm lines in use (also with no FILE)")
+    what.add_argument("--reset", action="store_true", help="forget your lines: the default ones are used again")
+    p.add_argument("--data-dir", type=Path, metavar="DIR",
+                   help="the data folder (default: $BIOFEEDBACK_HOME, else the user data folder)")
+    p.set_defaults(subparser=p)
     return parser
 
 
@@ -331,6 +342,31 @@ def _track(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _calm_lines(args: argparse.Namespace, out: TextIO) -> int:
+    from biofeedback.display.calm import CalmLines, forget_calm_lines, store_calm_lines
+    from biofeedback.paths import calm_lines_path
+
+    if args.file is not None and (args.show or args.reset):
+        args.subparser.error("give a FILE to keep, or --show, or --reset; not both")
+    if args.file is not None:
+        path, lines = store_calm_lines(args.file, args.data_dir)
+        print(f"Kept your {len(lines)} calm line{'s' if len(lines) != 1 else ''} in {path}; the prompt and the sound "
+              "mode show them from the next session ('biofeedback calm-lines --reset' goes back to the defaults).",
+              file=out)
+        return 0
+    if args.reset:
+        removed = forget_calm_lines(args.data_dir)
+        print("The default calm lines are used again" + (f" ({removed} removed)." if removed else
+                                                          " (you had kept none of your own)."), file=out)
+        return 0
+    calm, kept = CalmLines.for_person(args.data_dir), calm_lines_path(args.data_dir)
+    print(f"Your own calm lines, from {kept}:" if kept.is_file() else
+          "The default calm lines (keep your own with 'biofeedback calm-lines FILE'):", file=out)
+    for line in calm.lines:
+        print(f"  {line}", file=out)
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -396,6 +432,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _show(args.file, args.plot, out, force=args.force)
         if args.command == "track":
             return _track(args, out)
+        if args.command == "calm-lines":
+            return _calm_lines(args, out)
     except BiofeedbackError as exc:
         print(f"biofeedback: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -14,10 +14,11 @@ from typing import Final
 
 from biofeedback.errors import FileFormatError
 
-__all__ = ["HOME_ENV", "data_dir", "new_file"]
+__all__ = ["CALM_LINES_FILE", "HOME_ENV", "calm_lines_path", "data_dir", "new_file"]
 
 HOME_ENV: Final[str] = "BIOFEEDBACK_HOME"
 PRIVATE_DIR_MODE: Final[int] = 0o700
+CALM_LINES_FILE: Final[str] = "calm-lines.txt"  # the person's own calm lines, in the data folder
 
 
 def data_dir() -> Path:
@@ -61,3 +62,10 @@ def new_file(stem: str, suffix: str, *, folder: Path | None = None, now: dt.date
         n += 1
         candidate = folder / f"{stem}-{stamp}-{n}{suffix}"
     return candidate
+
+
+def calm_lines_path(folder: str | os.PathLike[str] | None = None) -> Path:
+    """The file of the person's own calm lines (``biofeedback calm-lines FILE``) in the data
+    folder: ``folder`` (a command's ``--data-dir``) when given, else :func:`data_dir`. The
+    file may not be there (then the prompt shows the default lines)."""
+    return (data_dir() if folder is None else Path(folder).expanduser()) / CALM_LINES_FILE

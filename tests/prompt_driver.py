@@ -1,7 +1,8 @@
 """Drives a terminal display through the frames of one breath, one step per command.
 
 Run in a real terminal (the tests run it in tmux):
-``python tests/prompt_driver.py COMMAND_FILE full|minimal|progress [CALM_FILE]``. It writes
+``python tests/prompt_driver.py COMMAND_FILE full|minimal|progress [CALM_FILE|DATA_DIR]`` (a
+data folder: the calm lines kept there, as ``train`` shows them). It writes
 its pid next to COMMAND_FILE (``.pid``) and then reads COMMAND_FILE as lines are appended:
 a step number shows that step's frame (``rN``: with the strap reconnecting), ``raise`` raises an error inside the display,
 ``quit`` leaves normally. Ctrl-C and SIGTERM end it as they would end a session.
@@ -44,7 +45,9 @@ def frame(step: int, calm: CalmLines, reconnecting: bool = False) -> PromptFrame
 
 def main(argv: list[str]) -> int:
     commands, mode = Path(argv[1]), argv[2]
-    calm = CalmLines.from_file(argv[3] if len(argv) > 3 else None)
+    calm_from = Path(argv[3]) if len(argv) > 3 else None  # a file of calm lines, or a data folder
+    calm = CalmLines.for_person(calm_from) if calm_from is not None and calm_from.is_dir() else \
+        CalmLines.from_file(calm_from)
     Path(str(commands) + ".pid").write_text(str(os.getpid()))
     display: AbstractContextManager[Any]
     display = ProgressLine(sys.stdout) if mode == "progress" else TerminalPrompt(mode=mode)  # type: ignore[arg-type]

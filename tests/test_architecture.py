@@ -8,7 +8,8 @@ and only the third-party libraries of its layer:
 rank  layer       modules                                                      third-party
 ====  ==========  ===========================================================  ==============================
 0     core        hrm, beats, notifications, artifacts, hrv/, analysis, sound, numpy, scipy
-                  recording, pieces, errors, _validate, (pacer, coach, physiology)
+                  recording, pieces, ratings, errors, _validate, (pacer, coach,
+                  physiology)
 1     sources     sources/, emulator/                                          numpy, bleak, dbus_fast
 2     formats     formats, store, paths, track (the WAV writer)                numpy, platformdirs
 3     display     display/, plots                                              numpy, matplotlib, rich,
@@ -40,7 +41,7 @@ LAYER_OF: Final[dict[str, str]] = {
     "": "core",  # biofeedback/__init__.py
     "hrm": "core", "beats": "core", "notifications": "core", "artifacts": "core", "hrv": "core", "analysis": "core",
     "recording": "core", "pieces": "core", "errors": "core", "_validate": "core", "sound": "core",
-    "pacer": "core", "coach": "core", "physiology": "core",
+    "pacer": "core", "coach": "core", "physiology": "core", "ratings": "core",
     "sources": "sources", "emulator": "sources",
     "formats": "formats", "store": "formats", "paths": "formats", "track": "formats",
     "display": "display", "plots": "display",
