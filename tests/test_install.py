@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -62,6 +63,13 @@ def test_a_wheel_in_a_fresh_venv_runs_the_demo_from_any_folder(wheel: Path, tmp_
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
     bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
     python = bin_dir / "python"
+    # ... and so are those of the environment running the tests, when that is itself a venv (a .pth file's
+    # paths come after the new venv's own site-packages, and the .pth files found there are not run, so
+    # an editable biofeedback installed there does not leak in)
+    new_site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    outer = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
+    Path(new_site, "_outer_environment.pth").write_text("".join(f"{p}\n" for p in outer))
     home = tmp_path / "home"
     elsewhere = tmp_path / "somewhere else"
     elsewhere.mkdir(parents=True)
