@@ -108,6 +108,7 @@ __all__ = [
     "BreathLike",
     "Person",
     "PersonParams",
+    "Sees",
     "SimBeat",
     "Variant",
     "sample_people",
