@@ -169,6 +169,20 @@ def test_a_follower_breathes_at_the_shown_pace() -> None:
     assert person.breathing_bpm == pytest.approx(5.0, abs=0.3)
 
 
+def test_a_follower_locks_a_fraction_of_a_second_behind_with_lapses() -> None:
+    params = dataclasses.replace(CLEAN, follow_lag_s=0.5, lapse_per_min=1.0)
+    person = Person(params, 4)
+    prompt = constant(6.0)
+    lags, modes = [], []
+    for _ in range(900):
+        beat = person.next_beat(prompt)
+        lags.append((prompt(beat.t_s).phase - person.phase + 0.5) % 1.0 - 0.5)
+        modes.append(person.mode)
+    following = np.array(lags)[np.array(modes) == "follow"][100:]
+    assert float(np.median(following)) * 10.0 == pytest.approx(0.5, abs=0.15)  # cycles * 10 s = s behind
+    assert 0.02 < modes.count("lapse") / len(modes) < 0.3
+
+
 def test_below_the_comfort_floor_the_person_breathes_faster() -> None:
     person = Person(dataclasses.replace(CLEAN, comfort_floor_bpm=4.0, lapse_per_min=0.0), 2)
     run(person, constant(3.0), 300)
