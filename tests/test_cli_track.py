@@ -73,7 +73,7 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 
 def test_resonance_takes_the_median_of_the_stored_sessions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "mine"
-    t0 = dt.datetime(2026, 11, 20, 7, 0, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 11, 20, 7, 0, tzinfo=dt.UTC)
     with SessionStore(data / STORE_FILE) as store:
         for k, (pace, complete) in enumerate([(5.2, True), (6.1, True), (9.0, False), (5.8, True)]):
             sid = store.start_session(RecordingMeta(start_utc=t0 + dt.timedelta(days=k), source="sim:1"))
@@ -91,7 +91,7 @@ def test_resonance_takes_the_median_of_the_stored_sessions(tmp_path: Path, capsy
 
 def test_resonance_with_one_session_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with SessionStore(tmp_path / "data" / STORE_FILE) as store:  # BIOFEEDBACK_HOME (conftest)
-        sid = store.start_session(RecordingMeta(start_utc=dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc)))
+        sid = store.start_session(RecordingMeta(start_utc=dt.datetime(2026, 11, 20, tzinfo=dt.UTC)))
         store.finish_session(sid, {"resonance_bpm": 5.25})
     assert main(["track", "--resonance", "--minutes", "0.5", "-o", str(tmp_path / "t.wav")]) == 0
     assert "your resonance pace 5.25 breaths/min, your last session" in capsys.readouterr().out
@@ -106,7 +106,7 @@ def test_resonance_without_a_stored_one_is_one_line_and_creates_no_store(
     assert list(empty.iterdir()) == []  # no store made by looking
     found_none = tmp_path / "none"
     with SessionStore(found_none / STORE_FILE) as store:
-        sid = store.start_session(RecordingMeta(start_utc=dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc)))
+        sid = store.start_session(RecordingMeta(start_utc=dt.datetime(2026, 11, 20, tzinfo=dt.UTC)))
         store.finish_session(sid, {"resonance_bpm": None})  # a session that found no resonance pace
     assert main(["track", "--resonance", "--data-dir", str(found_none), "-o", str(out)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
