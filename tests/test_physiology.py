@@ -17,6 +17,7 @@ import pytest
 from biofeedback.artifacts import find_artifacts
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrv import rsa_amplitude
+from biofeedback.pacer import BreathPattern, Pacer
 from biofeedback.physiology import VARIANTS, Person, PersonParams, SimBeat, sample_people
 
 CLEAN = PersonParams(artefact_rate=0.0)
@@ -241,3 +242,20 @@ def test_bad_input_is_our_error() -> None:
         Person(CLEAN, -1)
     with pytest.raises(InvalidInputError, match="pace_bpm must be a positive number"):
         Person(CLEAN, 0).swing_bpm(0.0)
+
+
+def test_the_person_follows_the_real_pacer() -> None:
+    """Through the path the prompt uses (pacer.at), pace changes included."""
+    pacer = Pacer(BreathPattern(7.0))
+    person = Person(CLEAN, 3)
+    beats = []
+    while person.t_s < 900.0:
+        beats.append(person.next_beat(pacer.at))
+        if person.t_s > 60.0:
+            pacer.request(5.5)  # taken up over 3 breaths, 0.5/min at a time
+    t, rr = arrays(beats)
+    onsets = pacer.onsets_s[pacer.onsets_s >= 180.0]
+    assert np.all(pacer.paces_bpm[pacer.onsets_s >= 180.0] == 5.5)
+    got = float(np.median(rsa_amplitude(t, rr, onsets).amplitude_bpm))
+    assert got == pytest.approx(person.swing_bpm(5.5), rel=0.2)
+    assert person.breathing_bpm == pytest.approx(5.5, abs=0.3)
