@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from biofeedback.sources.base import HeartRateSource
 from biofeedback.sources.emulated import EmulatedSource
 from biofeedback.sources.frames import FrameDecoder
 from biofeedback.sources.replay import ReplaySource
+from biofeedback.sources import stored as stored_module
 from biofeedback.sources.stored import StoredSessionSource
 from biofeedback.store import SessionStore
 from biofeedback.store.sink import FRAMES_BEFORE, StoreSink
@@ -33,13 +35,14 @@ def rr_series(n: int, seed: int) -> npt.NDArray[np.float64]:
     """RR intervals with breathing-like swing and noise, ms."""
     rng = np.random.default_rng(seed)
     k = np.arange(n)
-    return 850.0 + 60.0 * np.sin(2 * np.pi * k / 9.0) + rng.normal(0.0, 15.0, n)
+    rr: npt.NDArray[np.float64] = 850.0 + 60.0 * np.sin(2 * np.pi * k / 9.0) + rng.normal(0.0, 15.0, n)
+    return rr
 
 
-def run(coro_factory: object) -> Recording:
+def run(coro_factory: Callable[[], Awaitable[Recording]]) -> Recording:
     async def main() -> Recording:
         async with asyncio.timeout(SAFETY_TIMEOUT_S):
-            return await coro_factory()  # type: ignore[operator, no-any-return]
+            return await coro_factory()
 
     return asyncio.run(main())
 
@@ -55,8 +58,9 @@ def record(store: SessionStore, source: HeartRateSource, settings: dict[str, obj
     return recording, sink.session_id
 
 
-def replay(store: SessionStore | Path, session_id: int, speed: float | str | None = None) -> tuple[Recording,
-                                                                                                   StoredSessionSource]:
+def replay(
+    store: SessionStore | Path, session_id: int, speed: float | str | None = None
+) -> tuple[Recording, StoredSessionSource]:
     source = StoredSessionSource(store, session_id, speed=speed)
     return run(lambda: Session(source).run()), source
 
@@ -243,3 +247,19 @@ def test_unknown_session_and_bad_speed_are_one_line_errors(tmp_path: Path) -> No
         for bad in (0.0, -2.0, float("nan"), "fast"):
             with pytest.raises(InvalidInputError, match="speed"):
                 StoredSessionSource(store, sid, speed=bad)
+
+
+@pytest.mark.parametrize("error_s", [0.0, 3e-7, -2e-4, 1e-12, -5e-15])
+def test_the_beat_closing_a_gap_arrives_when_the_clock_closes_it_exactly_even_from_a_poor_estimate(
+        error_s: float) -> None:
+    imported = chain_with_gaps(MAX_LAG_S)
+    i = int(np.flatnonzero(imported.flags & 1)[0])  # the first beat after the first gap
+    clock = BeatClock(max_lag_s=MAX_LAG_S)
+    for t_s, rr in zip(imported.t_s[:i].tolist(), imported.rr_ms[:i].tolist(), strict=True):
+        clock.add(Measurement(t_s, 70, (rr,)))  # the clock as the replay has it before that beat
+    offset_s = 0.0
+    rr = float(imported.rr_ms[i])
+    after, m, beat = stored_module._closing(clock, Measurement(0.0, 70, (rr,)), imported.gaps[0],
+                                            float(imported.t_s[i]), offset_s + error_s, rr)
+    assert beat.t_s == imported.t_s[i] and after.gaps[-1] == imported.gaps[0]
+    assert len(clock.gaps) == 0  # tried on copies

@@ -31,8 +31,8 @@ from collections.abc import AsyncGenerator, Iterator
 from typing import Any, Final
 
 from biofeedback._validate import check_positive
-from biofeedback.errors import InvalidInputError
 from biofeedback.beats import MAX_LAG_S, Beat, BeatClock, BeatFlags, Gap, Measurement
+from biofeedback.errors import InvalidInputError
 from biofeedback.hrm import SensorContact
 from biofeedback.recording import LinkEvent
 from biofeedback.sources.base import IteratingSource, LinkLost, LinkRestored, SourceEvent, SourceInfo
@@ -91,7 +91,7 @@ class StoredSessionSource(IteratingSource):
                  speed: float | str | None = None) -> None:
         if isinstance(speed, str) and speed != "max":
             raise InvalidInputError(f"speed must be a positive number of times real time or 'max', got {speed!r}")
-        self.speed = None if speed is None or isinstance(speed, str) else check_positive(speed, "speed", "times real time")
+        self.speed = None if speed is None or speed == "max" else check_positive(float(speed), "speed", "times real time")
         if isinstance(store_or_path, SessionStore):
             self._load(store_or_path, session_id)
         else:

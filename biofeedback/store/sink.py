@@ -5,9 +5,10 @@
 brings: the session's row at ``begin``, every raw strap notification, every beat with the
 strap's heart rate and the pace and breath phase the prompt showed, every gap (with its
 reason) and link event (with the number of frames stored before it, :data:`FRAMES_BEFORE`,
-so that a replay of the frames gives it at the same place in the stream). It does not close the session: the caller, which has the summary,
-calls :meth:`SessionStore.finish_session` with :attr:`StoreSink.session_id`. A session whose
-caller dies before that is kept and later marked ``interrupted``.
+so that a replay of the frames gives it at the same place in the stream). It does not close
+the session: the caller, which has the summary, calls :meth:`SessionStore.finish_session`
+with :attr:`StoreSink.session_id`. A session whose caller dies before that is kept and
+later marked ``interrupted``.
 """
 
 from __future__ import annotations
