@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from biofeedback._validate import check_positive
 from biofeedback.beats import MAX_LAG_S, Beat, BeatClock, BeatFlags, Gap, Measurement
-from biofeedback.errors import InvalidInputError
+from biofeedback.errors import InvalidInputError, SessionNotFoundError
 from biofeedback.hrm import SensorContact
 from biofeedback.recording import LinkEvent
 from biofeedback.sources.base import LinkLost, LinkRestored, PacedSource, SourceEvent, SourceInfo
@@ -74,7 +74,7 @@ class StoredSessionSource(PacedSource):
     Raises
     ------
     SessionNotFoundError
-        No session ``session_id`` in the store.
+        No session ``session_id`` in the store, or no store at the path (none is created).
     InvalidInputError
         ``speed`` neither ``"max"``, None, nor a positive finite number.
 
@@ -93,6 +93,8 @@ class StoredSessionSource(PacedSource):
         self.speed = None if speed is None or speed == "max" else check_positive(float(speed), "speed", "times real time")
         if isinstance(store_or_path, SessionStore):
             self._load(store_or_path, session_id)
+        elif not os.path.isfile(store_or_path):  # SessionStore would create it: looking must not
+            raise SessionNotFoundError(f"no session {session_id}: there is no session store at {store_or_path}")
         else:
             with SessionStore(store_or_path) as store:
                 self._load(store, session_id)
