@@ -345,7 +345,7 @@ def _track(args: argparse.Namespace, out: TextIO) -> int:
     import dataclasses
 
     from biofeedback.display.summary import mm_ss
-    from biofeedback.pacer import BreathPattern, Pacer
+    from biofeedback.pacer import BreathPattern, Pacer, parse_preset
     from biofeedback.track import TRACK_RATE_HZ, write_track
 
     if args.preset is not None:
@@ -357,6 +357,9 @@ def _track(args: argparse.Namespace, out: TextIO) -> int:
         pattern, where = BreathPattern(args.pace), f"{_bpm_text(args.pace)} breaths/min, as you gave it"
     if args.inhale_share is not None:
         pattern = dataclasses.replace(pattern, inhale_share=args.inhale_share)
+        if args.preset is not None:  # the preset's own description no longer holds
+            where = (f"{_bpm_text(pattern.pace_bpm)} breaths/min, the preset {parse_preset(args.preset).name} with "
+                     f"{pattern.inhale_share:.0%} of the breathing in: {_parts_text(pattern)}")
     pace_text = _bpm_text(pattern.pace_bpm)
     print(f"Pace: {where}", file=out)  # before the render: a long track takes a while
     pacer = Pacer(pattern)
@@ -373,6 +376,14 @@ def _track(args: argparse.Namespace, out: TextIO) -> int:
 def _bpm_text(pace_bpm: float) -> str:
     """A pace for a person to read: at most two decimals (5.5, 5.25, 3.16)."""
     return f"{round(pace_bpm, 2):g}"
+
+
+def _parts_text(pattern: Any) -> str:
+    """A breath's parts for a person to read: "6 s in, hold 4 s, 2 s out, hold 4 s" (empty holds left out)."""
+    s = [f"{round(x, 1):g}" for x in (pattern.inhale_s, pattern.hold_in_s, pattern.exhale_s, pattern.hold_out_s)]
+    parts = [f"{s[0]} s in", f"hold {s[1]} s", f"{s[2]} s out", f"hold {s[3]} s"]
+    keep = (True, pattern.hold_in_s > 0, True, pattern.hold_out_s > 0)
+    return ", ".join(p for p, k in zip(parts, keep, strict=True) if k)
 
 
 def _track_preset(args: argparse.Namespace) -> tuple[Any, str]:

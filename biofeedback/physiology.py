@@ -328,31 +328,31 @@ def _solve_delay_s(p: PersonParams) -> float:
         f" (loop_gain {p.loop_gain}, vascular_tau_s {p.vascular_tau_s}, depth_exponent {p.depth_exponent})")
 
 
-class _Normals:
-    """Standard normal deviates from one generator, drawn in blocks (fast one by one)."""
+class _Draws:
+    """Deviates from one generator, drawn in blocks of :data:`_NOISE_BLOCK` (fast one by one)."""
 
-    def __init__(self, rng: np.random.Generator) -> None:
-        self.rng = rng
+    def __init__(self, draw: Callable[[int], FloatArray]) -> None:
+        self.draw = draw
         self.block: list[float] = []
         self.i = 0
 
     def __call__(self) -> float:
         if self.i >= len(self.block):
-            self.block = self.rng.standard_normal(_NOISE_BLOCK).tolist()
+            self.block = self.draw(_NOISE_BLOCK).tolist()
             self.i = 0
         x = self.block[self.i]
         self.i += 1
         return x
 
 
-class _Uniforms(_Normals):
-    def __call__(self) -> float:
-        if self.i >= len(self.block):
-            self.block = self.rng.random(_NOISE_BLOCK).tolist()
-            self.i = 0
-        x = self.block[self.i]
-        self.i += 1
-        return x
+def _normals(rng: np.random.Generator) -> _Draws:
+    """Standard normal deviates."""
+    return _Draws(rng.standard_normal)
+
+
+def _uniforms(rng: np.random.Generator) -> _Draws:
+    """Uniform deviates in [0, 1)."""
+    return _Draws(rng.random)
 
 
 class Person:
@@ -401,10 +401,10 @@ class Person:
         self._gain_bpm = p.peak_swing_bpm / (2.0 * self._unit_swing(p.resonance_bpm))
         self._peak_unit = self._unit_swing(p.resonance_bpm)
         breath, heart, jitter, artefact = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
-        self._breath_n, self._breath_u = _Normals(breath), _Uniforms(np.random.default_rng(breath.integers(2**63)))
-        self._heart_n = _Normals(heart)
-        self._jitter_n = _Normals(jitter)
-        self._art_u = _Uniforms(artefact)
+        self._breath_n, self._breath_u = _normals(breath), _uniforms(np.random.default_rng(breath.integers(2**63)))
+        self._heart_n = _normals(heart)
+        self._jitter_n = _normals(jitter)
+        self._art_u = _uniforms(artefact)
 
         # loop state
         self._raw_gain = _raw_gain(p)

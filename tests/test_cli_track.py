@@ -123,6 +123,17 @@ def test_a_preset_gives_its_pattern(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert period_s == pytest.approx(60.0 / 4.5, rel=0.005)
 
 
+def test_a_preset_with_holds_and_another_inhale_share_says_what_it_plays(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # regression: the line still read "the preset box (4 s in, hold 4 s, 4 s out, hold 4 s)"
+    out = tmp_path / "box.wav"
+    assert main(["track", "--preset", "box", "--inhale-share", "0.75", "--minutes", "0.5", "-o", str(out)]) == 0
+    said = capsys.readouterr().out.splitlines()[0]
+    assert said == "Pace: 3.75 breaths/min, the preset box with 75% of the breathing in: 6 s in, hold 4 s, 2 s out, hold 4 s"
+    assert main(["track", "--preset", "4-7-8", "--minutes", "0.5", "--force", "-o", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "Pace: 3.16 breaths/min, the preset 4-7-8 (4 s in, hold 7 s, 8 s out)"
+
+
 def test_a_file_of_the_users_needs_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "song.wav"
     out.write_bytes(b"not ours")
