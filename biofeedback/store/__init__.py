@@ -569,12 +569,34 @@ class SessionStore:
         pace_bpm: npt.ArrayLike | None = None,
         phase: npt.ArrayLike | None = None,
         events: Iterable[Event] = (),
+        status: str | None = None,
+        end_utc: dt.datetime | None = None,
+        ratings: Mapping[str, int | None] | None = None,
+        note: str | None = None,
     ) -> int:
         """Store a whole recording (an import) as a new, finished session, all or nothing.
 
         ``hr_bpm``, ``pace_bpm`` and ``phase`` give one value per beat (NaN: none).
-        Returns the new session's id. If anything fails, nothing of it is stored.
+        ``status`` (``complete``, ``incomplete`` or ``interrupted``; default from
+        ``complete``), ``end_utc`` (default: the start plus the last beat's time), the
+        ``ratings`` (keys ``pain_before``, ``tension_before``, ``pain_after``,
+        ``tension_after``: 0..10 or None) and the ``note`` restore a session exported
+        from a store. Returns the new session's id. If anything fails, nothing of it is stored.
         """
+        status = status if status is not None else ("complete" if complete else "incomplete")
+        if status not in ("complete", "incomplete", "interrupted"):
+            raise InvalidInputError(f"an imported session's status must be complete, incomplete or interrupted, "
+                                    f"got {status!r}")
+        given = dict(ratings or {})
+        if set(given) - set(RATINGS):
+            raise InvalidInputError(f"unknown rating(s) {sorted(set(given) - set(RATINGS))}; expected {RATINGS}")
+        for name, value in given.items():
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value <= 10
+            ):
+                raise InvalidInputError(f"{name} must be a whole number from 0 to 10, got {value!r}")
+        if end_utc is not None:
+            _utc_text(end_utc)  # aware, before anything is written
         n = recording.n_beats
         extra = []
         for what, values in (("hr_bpm", hr_bpm), ("pace_bpm", pace_bpm), ("phase", phase)):
@@ -613,8 +635,13 @@ class SessionStore:
                 "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(sid, i, *row) for i, row in enumerate(event_rows)],
             )
-            self._close_session(sid, "complete" if complete else "incomplete", None)
+            self._close_session(sid, status, end_utc)
             conn.execute(_SET_SUMMARY, (*summary_values, sid))
+            if given or note is not None:
+                conn.execute(
+                    f"UPDATE sessions SET {', '.join(f'{k} = ?' for k in (*given, 'note'))} WHERE id = ?",
+                    (*(None if v is None else int(v) for v in given.values()), note, sid),
+                )
         return sid
 
     def mark_interrupted_sessions(self) -> list[int]:
