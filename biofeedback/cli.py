@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, metavar="DIR",
                    help="the data folder (default: $BIOFEEDBACK_HOME, else the user data folder)")
     p.set_defaults(subparser=p)
+    from biofeedback import cli_interchange
+
+    cli_interchange.add_parsers(sub)
     return parser
 
 
@@ -434,6 +437,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return _track(args, out)
         if args.command == "calm-lines":
             return _calm_lines(args, out)
+        if args.command in ("export", "import"):
+            from biofeedback import cli_interchange
+
+            return cli_interchange.run(args, out)
     except BiofeedbackError as exc:
         print(f"biofeedback: error: {exc}", file=sys.stderr)
         return exc.exit_code
