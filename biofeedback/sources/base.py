@@ -18,14 +18,16 @@ is on the clock of ``t_arrival_s``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from biofeedback.beats import Measurement
 
-__all__ = ["HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
+__all__ = ["GeneratorSource", "PacedSource", "HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +105,68 @@ class HeartRateSource(Protocol):
     def clock_s(self) -> float:
         """Now, on the clock of ``t_arrival_s``, s."""
         ...
+
+
+class GeneratorSource:
+    """The lifetime of a source whose iteration is one async generator, :meth:`_events`.
+
+    Iterating it starts the generator; :meth:`aclose` and leaving the ``async with`` block
+    close the iteration in progress (running its ``finally``). Subclasses define
+    :meth:`_events`, :meth:`info` and :meth:`clock_s`.
+    """
+
+    _agen: weakref.ref[AsyncGenerator[SourceEvent, None]] | None = None
+
+    def _events(self) -> AsyncGenerator[SourceEvent, None]:
+        raise NotImplementedError
+
+    def __aiter__(self) -> AsyncIterator[SourceEvent]:
+        agen = self._events()
+        self._agen = weakref.ref(agen)
+        return agen
+
+    async def aclose(self) -> None:
+        """Stop the iteration in progress, if any."""
+        agen = None if self._agen is None else self._agen()
+        if agen is not None:
+            await agen.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class PacedSource(GeneratorSource):
+    """A :class:`GeneratorSource` that plays its own timeline at ``speed`` times real time.
+
+    The source's clock (of ``t_arrival_s`` and :meth:`clock_s`) is the timeline itself:
+    ``speed`` times wall time since the iteration started, or, with ``speed=None`` (as
+    fast as the consumer takes it), the time of the latest event.
+    """
+
+    speed: float | None = None
+    _start: float | None = None  # loop time of the start, s
+    _last_s: float = 0.0
+
+    def clock_s(self) -> float:
+        """Now on the source's timeline, s."""
+        if self.speed is None or self._start is None:
+            return self._last_s
+        return (asyncio.get_running_loop().time() - self._start) * self.speed
+
+    def _start_clock(self) -> None:
+        self._start = asyncio.get_running_loop().time()
+        self._last_s = 0.0
+
+    async def _wait_until(self, t_s: float) -> None:
+        """Sleep until ``t_s`` on the timeline (yield once when playing at full speed)."""
+        if self.speed is not None and self._start is not None:
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(max(0.0, self._start + t_s / self.speed - loop.time()))
+        else:
+            await asyncio.sleep(0)
+        self._last_s = t_s
