@@ -49,8 +49,10 @@ Import (:func:`read_session_file`, :func:`import_files`)
       is stored).
     * An interval that cannot be a heartbeat (outside :data:`PLAUSIBLE_RR_MS`, 200-3000
       ms) is kept and flagged ``ARTIFACT``, never dropped.
-    * Every imported session has a date: the file's own, else the file's modification
-      time minus its length, marked ``start_estimated``.
+    * Every imported session has a date: the file's own (our header lines, or the clock
+      time of the first beat in a ``date`` / ``Phone timestamp`` column, as HRV Logger and
+      Polar Sensor Logger write; a time without an offset is this computer's local time),
+      else the file's modification time minus its length, marked ``start_estimated``.
     * A file whose session is in the store already (same start, source and beats) is
       skipped, so importing twice does not count a session twice.
 """
@@ -110,6 +112,7 @@ COLUMNS: Final[tuple[str, ...]] = ("t_s", "rr_ms", "flags", "hr_bpm", "pace_bpm"
 EXPORT_FORMATS: Final[tuple[str, ...]] = ("csv", "kubios")
 IMPORT_FORMATS: Final[tuple[str, ...]] = ("auto", "csv", "rr-ms", "rr-s")
 PLAUSIBLE_RR_MS: Final[tuple[float, float]] = (200.0, 3000.0)  # a heartbeat interval (300-20 beats/min), ms
+TIMESTAMP_COLUMNS: Final[tuple[str, ...]] = ("date", "phone timestamp", "timestamp", "time")  # of the first beat
 SECONDS_BELOW: Final[float] = 10.0  # plain numbers whose median is below this are seconds
 RATING_KEYS: Final[tuple[str, ...]] = ("pain_before", "tension_before", "pain_after", "tension_after")
 _LINK_KINDS: Final[dict[str, str]] = {"link_lost": "lost", "link_restored": "restored"}
@@ -385,11 +388,43 @@ def _read_rr(p: Path, lines: list[tuple[int, str]], forced: str | None) -> Sessi
         unit, detected = ("s" if statistics.median(values) < SECONDS_BELOW else "ms"), True
     rr = np.asarray(values, dtype=np.float64) * (1000.0 if unit == "s" else 1.0)
     header = {k: v for k, (_, v) in _header(lines)[0].items() if k in _META_KEYS}
+    stamped = _first_timestamp(lines)
+    if stamped is not None and "start_utc" not in header:
+        first_beat, offset_s = stamped
+        header["start_utc"] = (first_beat - dt.timedelta(milliseconds=float(rr[0]))).isoformat()
+        header["utc_offset_s"] = str(offset_s)
     meta = meta_from_header(p, header, float(np.sum(rr)) / 1000.0)
     rec = Recording.from_rr(rr, meta)
     settings = {"import_format": f"rr-{unit}", "unit": unit, "unit_detected": detected}
     return _foreign(p, f"rr-{unit}", rec, settings, dated_from_mtime="start_utc" not in header,
                     unit_detected=detected)
+
+
+def _first_timestamp(lines: list[tuple[int, str]]) -> tuple[dt.datetime, int] | None:
+    """The clock time of the first beat of an app's CSV (HRV Logger's ``date``, Polar Sensor
+    Logger's ``Phone timestamp``), UTC, with its offset, s; None without such a column.
+
+    A time without an offset is the local time of this computer (the phone's, as a rule).
+    """
+    rows = [ln for _, ln in lines if ln and not ln.startswith("#")][:2]
+    if len(rows) < 2 or not any(d in rows[0] for d in ",;\t"):
+        return None
+    try:
+        dialect = csv.Sniffer().sniff(rows[0], delimiters=",;\t")
+    except csv.Error:
+        return None
+    header, first = (next(csv.reader([r], dialect)) for r in rows)
+    names = [h.strip().lower() for h in header]
+    col = next((names.index(c) for c in TIMESTAMP_COLUMNS if c in names), None)
+    if col is None or col >= len(first):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(first[col].strip())
+    except ValueError:
+        return None
+    local = when.astimezone()  # a naive time is taken as this computer's local time
+    offset = local.utcoffset() or dt.timedelta(0)
+    return local.astimezone(dt.UTC), round(offset.total_seconds())
 
 
 def _flag_implausible(f: SessionFile) -> SessionFile:

@@ -194,10 +194,17 @@ def test_the_unit_is_found_from_the_values_and_can_be_forced(tmp_path: Path) -> 
 def test_csv_rr_files_of_other_apps(tmp_path: Path) -> None:
     hrv_logger = _write(tmp_path / "hrvlogger.csv", "date,rr,since start\n2025-03-15 09:00:15.123,823,0\n"
                         "2025-03-15 09:00:15.946,812,823\n2025-03-15 09:00:16.758,845,1635\n")
-    polar = _write(tmp_path / "polar.txt", "Phone timestamp;RR-interval [ms]\n2022-03-15T09:00:15.123;823\n"
-                   "2022-03-15T09:00:15.946;812\n")
-    np.testing.assert_array_equal(read_session_file(hrv_logger).recording.rr_ms, [823.0, 812.0, 845.0])
-    np.testing.assert_array_equal(read_session_file(polar).recording.rr_ms, [823.0, 812.0])
+    polar = _write(tmp_path / "polar.txt", "Phone timestamp;RR-interval [ms]\n2022-03-15T09:00:15.123+00:00;823\n"
+                   "2022-03-15T09:00:15.946+00:00;812\n")
+    logged = read_session_file(hrv_logger)
+    np.testing.assert_array_equal(logged.recording.rr_ms, [823.0, 812.0, 845.0])
+    local = dt.datetime(2025, 3, 15, 9, 0, 15, 123000).astimezone()  # no offset in the file: this computer's time
+    assert not logged.dated_from_mtime and not logged.recording.meta.start_estimated
+    assert logged.recording.meta.start_utc == local.astimezone(dt.UTC) - dt.timedelta(milliseconds=823)
+    assert logged.recording.meta.utc_offset_s == round(local.utcoffset().total_seconds())  # type: ignore[union-attr]
+    from_polar = read_session_file(polar)
+    np.testing.assert_array_equal(from_polar.recording.rr_ms, [823.0, 812.0])
+    assert from_polar.recording.meta.start_utc == dt.datetime(2022, 3, 15, 9, 0, 14, 300000, tzinfo=dt.UTC)
     seconds = _write(tmp_path / "rr_s.csv", "t,rr_s\n0.8,0.8\n1.7,0.9\n")
     f = read_session_file(seconds)
     assert f.kind == "rr-s" and not f.unit_detected
