@@ -305,16 +305,19 @@ def _solve_delay_s(p: PersonParams) -> float:
     then bisected on the fine grid.
     """
     coarse = _CURVE_BPM[::5]
-    taus = np.arange(0.5, 15.0, 0.1)
+    w = 2.0 * math.pi * p.resonance_bpm / 60.0
+    phase_180_s = (math.pi - math.atan(w * p.vascular_tau_s)) / w  # the loop alone would peak here
+    taus = np.arange(0.5, 1.3 * phase_180_s, 0.1)
     before = None
     for tau in taus:
         peak = _peak_bpm(p, float(tau), coarse)
         interior = coarse[0] < peak < coarse[-1]
         if interior and peak <= p.resonance_bpm and before is not None:
             lo, hi = before, float(tau)
-            for _ in range(40):
+            near = _CURVE_BPM[np.abs(_CURVE_BPM - p.resonance_bpm) < 1.0]  # the peak is near by now
+            for _ in range(30):
                 mid = 0.5 * (lo + hi)
-                if _peak_bpm(p, mid) > p.resonance_bpm:
+                if _peak_bpm(p, mid, near) > p.resonance_bpm:
                     lo = mid
                 else:
                     hi = mid
@@ -377,6 +380,8 @@ class Person:
         What the person does now: ``"follow"``, ``"lapse"``, ``"floor"`` or ``"own"``.
     hr_drop_pct : float
         Current settling of mean heart rate below baseline, %.
+    phase : float
+        Where the person is in their own breath, 0..1 (0 = inhale onset).
 
     Raises
     ------
@@ -445,6 +450,11 @@ class Person:
             beat_t = self._step(None)
         self._offset_s = beat_t + self._jitter_n() * p.jitter_ms / 1000.0
         self._last_obs_s = self._offset_s
+
+    @property
+    def phase(self) -> float:
+        """Where the person is in their own breath now, 0..1 (0 = inhale onset)."""
+        return self._psi
 
     # -- the truth -----------------------------------------------------------------------
 

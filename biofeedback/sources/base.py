@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from biofeedback.beats import Measurement
 
-__all__ = ["GeneratorSource", "PacedSource", "HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
+__all__ = ["HeartRateSource", "IteratingSource", "PacedSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +107,15 @@ class HeartRateSource(Protocol):
         ...
 
 
-class GeneratorSource:
-    """The lifetime of a source whose iteration is one async generator, :meth:`_events`.
+class IteratingSource:
+    """What every source shares: one iteration at a time, closed by ``aclose`` and by
+    leaving ``async with``.
 
-    Iterating it starts the generator; :meth:`aclose` and leaving the ``async with`` block
-    close the iteration in progress (running its ``finally``). Subclasses define
-    :meth:`_events`, :meth:`info` and :meth:`clock_s`.
+    A subclass writes :meth:`_events`, an async generator of its events, plus ``info`` and
+    ``clock_s``. ``__aiter__`` starts a new iteration and remembers it (weakly), so that
+    :meth:`aclose` closes it in the caller's task rather than leaving that to asyncio's
+    async-generator finaliser. A subclass with more to stop extends :meth:`aclose` or
+    ``__aexit__`` (calling :meth:`_close_iteration` first).
     """
 
     _agen: weakref.ref[AsyncGenerator[SourceEvent, None]] | None = None
@@ -125,11 +128,15 @@ class GeneratorSource:
         self._agen = weakref.ref(agen)
         return agen
 
-    async def aclose(self) -> None:
-        """Stop the iteration in progress, if any."""
+    async def _close_iteration(self) -> None:
+        """Close the iteration in progress, if any (its ``finally`` blocks run now)."""
         agen = None if self._agen is None else self._agen()
         if agen is not None:
             await agen.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the iteration in progress, if any."""
+        await self._close_iteration()
 
     async def __aenter__(self) -> Self:
         return self
@@ -140,33 +147,47 @@ class GeneratorSource:
         await self.aclose()
 
 
-class PacedSource(GeneratorSource):
-    """A :class:`GeneratorSource` that plays its own timeline at ``speed`` times real time.
+class PacedSource(IteratingSource):
+    """A source playing events whose arrival times it knows (a file, a stored session).
 
-    The source's clock (of ``t_arrival_s`` and :meth:`clock_s`) is the timeline itself:
-    ``speed`` times wall time since the iteration started, or, with ``speed=None`` (as
-    fast as the consumer takes it), the time of the latest event.
+    Its clock runs at :attr:`speed` times real time from the start of the iteration;
+    with ``speed`` None it plays as fast as it is read, and its clock is the arrival time
+    of the latest event handed out. A subclass sets :attr:`speed` and writes
+    ``_events`` as ``self._paced(its events)``.
     """
 
     speed: float | None = None
     _start: float | None = None  # loop time of the start, s
-    _last_s: float = 0.0
+    _origin_s: float | None = None  # arrival time at the start, s
+    _last_s: float = 0.0  # arrival time of the latest event handed out, s
 
     def clock_s(self) -> float:
-        """Now on the source's timeline, s."""
-        if self.speed is None or self._start is None:
+        """Now on the clock of the events' arrival times, s."""
+        if self.speed is None or self._start is None or self._origin_s is None:
             return self._last_s
-        return (asyncio.get_running_loop().time() - self._start) * self.speed
+        return self._origin_s + (asyncio.get_running_loop().time() - self._start) * self.speed
 
-    def _start_clock(self) -> None:
-        self._start = asyncio.get_running_loop().time()
-        self._last_s = 0.0
+    async def _paced(self, events: Iterable[SourceEvent], origin_s: float | None = None
+                     ) -> AsyncGenerator[SourceEvent, None]:
+        """Each of ``events`` once its arrival time has come on the source's clock.
 
-    async def _wait_until(self, t_s: float) -> None:
-        """Sleep until ``t_s`` on the timeline (yield once when playing at full speed)."""
-        if self.speed is not None and self._start is not None:
-            loop = asyncio.get_running_loop()
-            await asyncio.sleep(max(0.0, self._start + t_s / self.speed - loop.time()))
-        else:
-            await asyncio.sleep(0)
-        self._last_s = t_s
+        Parameters
+        ----------
+        events : iterable of SourceEvent
+            In arrival order (read lazily, as they are due).
+        origin_s : float, optional
+            The clock's time at the start, s; by default the first event's arrival.
+        """
+        loop = asyncio.get_running_loop()
+        self._start = start = loop.time()
+        self._origin_s = origin_s
+        for event in events:
+            t_s = event.t_arrival_s
+            if self._origin_s is None:
+                self._origin_s = t_s
+            if self.speed is not None:
+                await asyncio.sleep(max(0.0, start + (t_s - self._origin_s) / self.speed - loop.time()))
+            else:
+                await asyncio.sleep(0)
+            self._last_s = max(self._last_s, t_s)
+            yield event
