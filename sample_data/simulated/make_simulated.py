@@ -16,10 +16,11 @@ resonance pace grows (11 to 15 beats/min peak to trough), the resonance pace its
 put (5.5 breaths/min), and the tension rated before a session falls, with the rating
 after a session lower than before.
 
-Which controller steers: the coach (:class:`biofeedback.coach.Coach`) when this copy of
-biofeedback has one, else Lehrer's stepped protocol in the assessment sessions (the first
-two and one a week after) and a fixed pace at the resonance found so far in the others,
-as a person without the coach would practise. Regenerate the files when the coach changes::
+Which controller steers: the coach (:class:`biofeedback.coach.Coach`, preset
+``resonance``; see START_FROM_RECENT for where it starts) when this copy of biofeedback has one, else Lehrer's stepped protocol in the
+assessment sessions (the first two and one a week after) and a fixed pace at the resonance
+found so far in the others, as a person without the coach would practise. Regenerate the
+files when the coach changes::
 
     python sample_data/simulated/make_simulated.py            # writes sample_data/simulated/*.csv
 
@@ -49,7 +50,7 @@ from biofeedback.beats import Beat, BeatFlags, Gap
 from biofeedback.guide import BreathGuide
 from biofeedback.interchange import export_csv
 from biofeedback.outcome import session_outcome
-from biofeedback.pacer import BreathPattern, Pacer
+from biofeedback.pacer import DEFAULT_MAX_STEP_BPM, BreathPattern, Pacer, parse_preset
 from biofeedback.physiology import Person, PersonParams
 from biofeedback.protocols import FixedPace, SteppedProtocol
 from biofeedback.recording import LinkEvent, RecordingMeta
@@ -65,6 +66,11 @@ RESONANCE_BPM = 5.5  # the person's own (the model's truth): stable over the wee
 HR_START_BPM, HR_END_BPM, HR_SCATTER_BPM = 68.0, 64.5, 1.2  # resting heart rate over the four weeks
 SWING_START_BPM, SWING_END_BPM = 11.0, 15.0  # peak-to-trough swing at resonance
 ASSESSMENTS = (0, 1, 7, 13, 19)  # sessions with the stepped protocol (when there is no coach)
+# 'biofeedback train' starts the coach at the median resonance of the last sessions. The coach of
+# 2026-12-02 (coach branch 6e8bd71), started so at 4.9 breaths/min, held that pace for the whole
+# session and found no resonance, session after session; until that is mended every session here
+# starts as a first one does, from the person's own breathing.
+START_FROM_RECENT = False
 GAP_IN = {5: (300.0, 8.0), 16: (520.0, 11.5)}  # session -> (start of a link loss, its length), s
 
 
@@ -110,9 +116,19 @@ def make_session(store: SessionStore, i: int, start_local: dt.datetime, rng: np.
     minutes = float(rng.choice([10.0, 12.0, 12.0, 15.0]))
     coach = _coach()
     controller: Any
-    if coach is not None:
-        controller = coach()
-        preset = "resonance"
+    pattern = BreathPattern(pace_bpm=6.0)
+    max_step_bpm = DEFAULT_MAX_STEP_BPM
+    extra: dict[str, Any] = {}
+    if coach is not None:  # as 'biofeedback train' (preset resonance) builds it
+        chosen = parse_preset("resonance")
+        options = dict(chosen.coach_options)
+        recent = store.recent_resonance_bpm() if START_FROM_RECENT else None
+        start = None if options.get("start_from_own_rate") else recent
+        pattern = chosen.pattern if start is None else chosen.pattern.at_pace(start)
+        max_step_bpm = float(options.get("max_step_bpm", DEFAULT_MAX_STEP_BPM))
+        controller = coach(**options, **({} if start is None else {"start_pace_bpm": start}))
+        preset = chosen.name
+        extra = {"adaptive": True, "start_pace_bpm": start}
     elif i in ASSESSMENTS or not found_bpm:
         controller = SteppedProtocol()
         preset = "stepped"
@@ -121,12 +137,14 @@ def make_session(store: SessionStore, i: int, start_local: dt.datetime, rng: np.
         pace = float(statistics.median(found_bpm[-3:]))
         controller = FixedPace(pace)
         preset = f"fixed:{pace:g}"
-    pacer = Pacer(BreathPattern(pace_bpm=6.5 if coach is None and preset == "stepped" else 6.0))
+    if preset == "stepped":
+        pattern = BreathPattern(pace_bpm=6.5)
+    pacer = Pacer(pattern, max_step_bpm=max_step_bpm)
     guide = BreathGuide(controller, pacer)
     meta = RecordingMeta(start_utc=start_local.astimezone(dt.UTC), utc_offset_s=UTC_OFFSET_S, source=f"sim:{seed}",
                          device_name="simulated person", software_version=biofeedback.__version__)
     settings = {
-        "minutes": minutes, "preset": preset, "simulated": True,
+        "minutes": minutes, "preset": preset, **extra, "simulated": True,
         "simulated_person": {"resonance_bpm": params.resonance_bpm, "baseline_hr_bpm": round(params.baseline_hr_bpm, 2),
                              "peak_swing_bpm": round(params.peak_swing_bpm, 2), "seed": seed},
     }
