@@ -473,9 +473,9 @@ def _read_session_csv(p: Path, lines: list[tuple[int, str]]) -> SessionFile:
                 log.warning("%s:%d: unknown header key %r ignored", p, n, key)
             continue
         if key == "status":
-            if value not in _STATUSES:
+            if value not in (*_STATUSES, "recording"):
                 raise FileFormatError(f"{p}:{n}: status {value[:40]!r} is not one of {', '.join(_STATUSES)}")
-            session["status"] = value
+            session["status"] = "interrupted" if value == "recording" else value  # exported while recorded
         elif key == "end_utc":
             try:
                 end = dt.datetime.fromisoformat(value)

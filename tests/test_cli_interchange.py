@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import stat
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -148,3 +149,21 @@ def test_import_samples_into_a_fresh_store_shows_weeks_of_practice(
             assert export_csv(store, s.id) == path.read_text(encoding="utf-8"), path.name
     assert main(["import", "--samples", "--data-dir", str(data)]) == 0  # again: nothing twice
     assert f"{len(SAMPLES)} file(s) already in the store: skipped." in capsys.readouterr().out
+
+
+def test_many_files_on_a_terminal_get_a_progress_bar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = []
+    for i in range(6):
+        files.append(tmp_path / f"rr{i}.txt")
+        files[-1].write_text(f"{800 + i}\n900\n850\n")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["import", *map(str, files), "--data-dir", str(tmp_path / "d")]) == 0
+    captured = capsys.readouterr()
+    assert "Importing 6 files" in captured.err and "100%" in captured.err
+    assert "Imported 6 files: 18 beats" in captured.out and "6 sessions added" in captured.out
+    assert "6 of them dated from their modification time (no date inside)." in captured.out
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert main(["import", *map(str, files), "--data-dir", str(tmp_path / "e")]) == 0
+    assert capsys.readouterr().err == ""  # not a terminal: no bar

@@ -14,7 +14,7 @@ import pytest
 
 from biofeedback.beats import Beat, BeatFlags, Gap
 from biofeedback.errors import FileFormatError
-from biofeedback.formats import read_recording, read_rr_file
+from biofeedback.formats import read_recording, read_rr_file, write_recording
 from biofeedback.interchange import (
     COLUMNS,
     export_csv,
@@ -352,3 +352,43 @@ def test_an_empty_or_missing_file_is_refused(tmp_path: Path) -> None:
         read_session_file(_write(tmp_path / "e.txt", "# only a comment\n\n"))
     with pytest.raises(FileFormatError, match="not a biofeedback CSV"):
         read_session_file(_write(tmp_path / "rr.txt", "800\n900\n"), "csv")
+
+
+def test_a_session_exported_while_it_is_recorded_comes_back_interrupted(store: SessionStore, tmp_path: Path) -> None:
+    sid = store.start_session(RecordingMeta(start_utc=START, source="ble"), {"minutes": 10})
+    for i in range(1, 12):
+        store.add_beat(sid, Beat(i * 0.9, 900.0), hr_bpm=66.0)
+    text = export_csv(store, sid)
+    assert "# status: recording\n" in text and "# end_utc" not in text
+    with SessionStore(tmp_path / "b.db") as other:
+        (r,) = import_files(other, [_write(tmp_path / "s.csv", text)])
+        assert r.session_id is not None
+        row = other.session(r.session_id)
+        assert row.status == "interrupted" and row.n_beats == 11
+        assert row.end_utc == START + dt.timedelta(seconds=9.9)
+
+
+def test_our_beat_csv_imports_with_its_gaps_and_link_events(tmp_path: Path) -> None:
+    meta = RecordingMeta(start_utc=START, utc_offset_s=-18000, source="ble", device_name="Polar H10")
+    beats = [Beat(0.9, 900.0), Beat(1.8, 900.0), Beat(12.7, 900.0, BeatFlags.AFTER_GAP), Beat(13.6, 900.0)]
+    from biofeedback.recording import Recording
+
+    rec = Recording.from_beats(beats, meta, gaps=[Gap(1.8, 11.8, "no RR for 10 s")],
+                               link_events=[LinkEvent(1.8, "lost", "link lost"), LinkEvent(11.0, "restored", "")])
+    path = tmp_path / "record.csv"
+    write_recording(path, rec)
+    for fmt in ("auto", "csv"):
+        with SessionStore(tmp_path / f"{fmt}.db") as store:
+            (r,) = import_files(store, [path], fmt)
+            assert r.file.kind == "beat-csv" and r.session_id is not None and not r.file.dated_from_mtime
+            back = store.recording(r.session_id)
+            assert back.gaps == rec.gaps and back.link_events == rec.link_events and back.meta == meta
+            np.testing.assert_array_equal(back.flags, rec.flags)
+            assert store.session(r.session_id).settings == {"imported_from": "record.csv", "import_format": "beat-csv"}
+
+
+def test_the_progress_callback_counts_reading_then_storing(store: SessionStore, tmp_path: Path) -> None:
+    paths = [_write(tmp_path / f"{i}.txt", f"{800 + i}\n900\n850\n") for i in range(3)]
+    seen: list[tuple[int, int]] = []
+    import_files(store, paths, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(i, 6) for i in range(1, 7)]
