@@ -343,6 +343,7 @@ def read_session_file(path: str | os.PathLike[str], file_format: str = "auto") -
     if not any(ln and not ln.startswith("#") for _, ln in lines):
         raise FileFormatError(f"{p}: no beats in the file; expected a session CSV or one RR interval per line")
     kind = _sniff(lines)
+    _check_meta(p, _header(lines)[0])
     if file_format == "csv" and kind == "rr":
         raise FileFormatError(
             f"{p}: not a biofeedback CSV (no '# format: {SESSION_CSV_FORMAT}' line nor a t_s,rr_ms,flags header); "
@@ -425,6 +426,26 @@ def _first_timestamp(lines: list[tuple[int, str]]) -> tuple[dt.datetime, int] | 
     local = when.astimezone()  # a naive time is taken as this computer's local time
     offset = local.utcoffset() or dt.timedelta(0)
     return local.astimezone(dt.UTC), round(offset.total_seconds())
+
+
+def _check_meta(p: Path, header: dict[str, tuple[int, str]]) -> None:
+    """The start and offset of ``# key: value`` header lines, checked with their line numbers."""
+    if "start_utc" in header:
+        n, value = header["start_utc"]
+        try:
+            start = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise FileFormatError(f"{p}:{n}: start_utc {value[:40]!r} is not an ISO 8601 time") from None
+        if start.tzinfo is None:
+            raise FileFormatError(f"{p}:{n}: start_utc {value[:40]!r} has no UTC offset (add +00:00)")
+    if "utc_offset_s" in header:
+        n, value = header["utc_offset_s"]
+        try:
+            offset = int(value)
+        except ValueError:
+            raise FileFormatError(f"{p}:{n}: utc_offset_s {value[:40]!r} is not a whole number of s") from None
+        if abs(offset) > 18 * 3600:
+            raise FileFormatError(f"{p}:{n}: utc_offset_s {value[:40]!r} is beyond ±18 h")
 
 
 def _flag_implausible(f: SessionFile) -> SessionFile:

@@ -265,6 +265,10 @@ def _bad_session_csv(store: SessionStore, tmp_path: Path, old: str, new: str) ->
         ("# event: ", '# event: {"t_s": 1.0, "kind": "gap"}\n', "a gap event goes on a '# gap:' line"),
         ("# event: ", "# event: [1, 2]\n", "an event line needs a JSON object"),
         ("t_s,", "t_s,rr_ms,flags,hr_bpm,pace_bpm\n", "the column header must be"),
+        ("# start_utc: ", "# start_utc: 2026-11-03 06:45\n", "start_utc '2026-11-03 06:45' has no UTC offset"),
+        ("# start_utc: ", "# start_utc: yesterday\n", "start_utc 'yesterday' is not an ISO 8601 time"),
+        ("# utc_offset_s: ", "# utc_offset_s: 1h\n", "utc_offset_s '1h' is not a whole number of s"),
+        ("# end_utc: ", "# end_utc: 2026-11-03T07:00\n", "end_utc '2026-11-03T07:00' has no UTC offset"),
     ],
 )
 def test_a_malformed_header_or_event_is_refused_by_line(
