@@ -50,18 +50,17 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback import hrv
-from biofeedback.analysis import Corrected, correct_recording
-from biofeedback.artifacts import MIN_INTERVALS
 from biofeedback.errors import InvalidInputError
-from biofeedback.hrv.coherence import COHERENCE_WINDOW_S
 from biofeedback.ratings import RatingSeries, Ratings, rating_series
-from biofeedback.recording import Recording, RecordingMeta
+
+if TYPE_CHECKING:  # the metrics (scipy) are imported where figures are computed: `sessions` needs none
+    from biofeedback.analysis import Corrected
+    from biofeedback.recording import Recording, RecordingMeta
 
 __all__ = [
     "AT_RESONANCE_BPM",
@@ -88,6 +87,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 RESTING_WINDOW_S: Final[float] = 120.0  # resting figures: the first (and final HR: the last) 2 minutes of beats, s
+MIN_INTERVALS: Final[int] = 8  # = biofeedback.artifacts.MIN_INTERVALS (a test checks), without importing it
 MIN_RESTING_BEATS: Final[int] = 30  # a resting window needs this many beats
 AT_RESONANCE_BPM: Final[float] = 0.25  # a breath is at the resonance pace within this, breaths/min
 ROLLING_DAYS: Final[float] = 7.0  # rolling mean over the sessions of the last 7 days (Plews et al. 2013)
@@ -364,6 +364,8 @@ def _resting_ln_rmssd(c: Corrected) -> float | None:
 
 def _breath_swings(c: Corrected, rec: Recording, onsets: FloatArray) -> FloatArray:
     """Per-breath swing (bpm) of the prompt's breaths; NaN for a breath over a gap."""
+    from biofeedback import hrv
+
     if onsets.size < 2 or c.nn_ms.size < 2:
         return np.full(max(onsets.size - 1, 0), np.nan)
     breaths = hrv.rsa_amplitude(c.t_s, c.nn_ms, onsets)
@@ -399,6 +401,9 @@ def session_figures(
     corrected : Corrected, optional
         ``correct_recording(recording)`` when the caller has it already.
     """
+    from biofeedback import hrv
+    from biofeedback.analysis import correct_recording
+
     n = recording.n_beats
     pace = np.full(n, np.nan) if pace_bpm is None else np.asarray(pace_bpm, dtype=np.float64)
     ph = np.full(n, np.nan) if phase is None else np.asarray(phase, dtype=np.float64)
@@ -465,6 +470,9 @@ def coherence_series(c: Corrected, at_s: npt.ArrayLike) -> FloatArray:
     """The coherence ratio (:func:`biofeedback.hrv.coherence`, the last 64 s) at each time of
     ``at_s``, from the corrected beats of the stretch holding it up to then; NaN where
     that stretch does not yet hold 64 s of beats."""
+    from biofeedback import hrv
+    from biofeedback.hrv.coherence import COHERENCE_WINDOW_S
+
     at = np.asarray(at_s, dtype=np.float64)
     out = np.full(at.size, np.nan)
     for s in c.stretches:

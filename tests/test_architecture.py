@@ -41,12 +41,12 @@ LAYER_OF: Final[dict[str, str]] = {
     "": "core",  # biofeedback/__init__.py
     "hrm": "core", "beats": "core", "notifications": "core", "artifacts": "core", "hrv": "core", "analysis": "core",
     "recording": "core", "pieces": "core", "errors": "core", "_validate": "core", "sound": "core",
-    "pacer": "core", "coach": "core", "physiology": "core", "ratings": "core",
+    "pacer": "core", "coach": "core", "physiology": "core", "ratings": "core", "history": "core",
     "sources": "sources", "emulator": "sources",
     "formats": "formats", "store": "formats", "paths": "formats", "track": "formats",
     "display": "display", "plots": "display",
     "session": "session",
-    "cli": "cli", "__main__": "cli", "emulator.__main__": "cli",
+    "cli": "cli", "cli_history": "cli", "__main__": "cli", "emulator.__main__": "cli",
 }
 THIRD_PARTY: Final[dict[str, set[str]]] = {
     "core": {"numpy", "scipy"},

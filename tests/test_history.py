@@ -223,3 +223,17 @@ def test_the_sessions_table_cells_are_the_stored_row(tmp_path: Path) -> None:
         row = session_row(store.session(sid))
     assert table_cells(row) == (str(sid), "11-01 07:30", "3.0", "sim:1", "72 → 67", "5.8", "5.2", "97%",
                                 "7 → 4", "– → 2")
+
+
+def test_the_sessions_table_needs_no_metrics() -> None:
+    """`sessions` imports neither scipy nor matplotlib (it answers in well under 0.5 s)."""
+    import subprocess
+    import sys
+
+    from biofeedback import artifacts, history
+
+    assert history.MIN_INTERVALS == artifacts.MIN_INTERVALS
+    code = ("import sys, biofeedback.history, biofeedback.display.history, biofeedback.cli_history\n"
+            "print([m for m in ('scipy', 'matplotlib') if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
