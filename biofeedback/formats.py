@@ -210,17 +210,7 @@ def read_rr_file(path: str | os.PathLike[str]) -> npt.NDArray[np.float64]:
 
 def _lines(p: Path) -> list[tuple[int, str]]:
     """The numbered non-blank, non-comment lines of a text file."""
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise FileFormatError(f"{p}: no such file; give the path of an RR file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"{p}: cannot read it as text ({exc}); give a text or CSV RR file") from None
-    lines = [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1)]
-    lines = [(n, ln) for n, ln in lines if ln and not ln.startswith("#")]
-    if not lines:
-        raise FileFormatError(f"{p}: the file is empty; expected one RR interval in ms per line")
-    return lines
+    return [(n, ln) for n, ln in _all_lines(p) if ln and not ln.startswith("#")]
 
 
 def _is_csv(first_line: str) -> bool:
@@ -423,9 +413,9 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
         if not line:
             continue
         if line.startswith("#"):
-            key, sep, value = line[1:].partition(":")
-            if sep and key.strip() in (*_META_KEYS, "format"):
-                meta_values[key.strip()] = value.strip()
+            fields = _comment_fields(line)
+            if fields is not None and fields[0] in (*_META_KEYS, "format"):
+                meta_values[fields[0]] = fields[1].strip()
             continue
         header_at = n
         break
@@ -452,10 +442,25 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
 
 
 def _all_lines(p: Path) -> list[tuple[int, str]]:
-    """Every line of a text file, numbered, stripped."""
-    _lines(p)  # the same errors as read_rr_file: missing, unreadable, empty
-    text = p.read_text(encoding="utf-8-sig")
-    return [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1)]
+    """Every line of a text file, numbered, stripped; one that is not blank or a comment is needed."""
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise FileFormatError(f"{p}: no such file; give the path of an RR file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{p}: cannot read it as text ({exc}); give a text or CSV RR file") from None
+    lines = [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1)]
+    if not any(ln and not ln.startswith("#") for _, ln in lines):
+        raise FileFormatError(f"{p}: the file is empty; expected one RR interval in ms per line")
+    return lines
+
+
+def _comment_fields(line: str) -> tuple[str, str] | None:
+    """The key and value of a ``# key: value`` line (:func:`_comment`'s), or None for another line."""
+    if not line.startswith("#"):
+        return None
+    key, sep, value = line[1:].partition(":")
+    return (key.strip(), value) if sep else None
 
 
 _FLAG_NAMES: Final[dict[str, BeatFlags]] = {f.name.lower(): f for f in BeatFlags if f and f.name}
@@ -474,8 +479,7 @@ def _beat_rows(
         if not line:
             continue
         if line.startswith("#"):
-            key, _, value = line[1:].partition(":")
-            key = key.strip()
+            key, value = _comment_fields(line) or ("", "")
             if key == "gap":
                 data = _json(p, n, value)
                 try:
