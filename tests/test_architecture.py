@@ -42,13 +42,13 @@ LAYER_OF: Final[dict[str, str]] = {
     "hrm": "core", "beats": "core", "notifications": "core", "artifacts": "core", "hrv": "core", "analysis": "core",
     "recording": "core", "pieces": "core", "errors": "core", "_validate": "core", "sound": "core",
     "pacer": "core", "protocols": "core", "guide": "core", "coach": "core", "physiology": "core",
-    "ratings": "core",
+    "ratings": "core", "history": "core",
     "sources": "sources", "emulator": "sources", "sources.frames": "sources", "sources.simulated": "sources",
     "sources.stored": "formats",  # reads the store
     "formats": "formats", "store": "formats", "paths": "formats", "track": "formats", "interchange": "formats",
     "display": "display", "plots": "display",
     "session": "session",
-    "cli": "cli", "__main__": "cli", "emulator.__main__": "cli", "cli_interchange": "cli",
+    "cli": "cli", "cli_history": "cli", "cli_interchange": "cli", "__main__": "cli", "emulator.__main__": "cli",
 }
 THIRD_PARTY: Final[dict[str, set[str]]] = {
     "core": {"numpy", "scipy"},

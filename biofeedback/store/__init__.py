@@ -856,6 +856,11 @@ class SessionStore:
         flagged after a gap whose gap was not stored gets one spanning exactly the time
         between the beats, with reason ``"not stored"``.
         """
+        return self.recording_and_beats(session_id)[0]
+
+    def recording_and_beats(self, session_id: int) -> tuple[Recording, BeatTable]:
+        """:meth:`recording` and :meth:`beat_table` of one moment, the beats read once
+        (the plots and trends need both: the pace and phase are in the table only)."""
         with self._snapshot():  # beats and events of one moment, while a live session adds to them
             meta = self.session(session_id).meta
             beats = self.beat_table(session_id)
@@ -870,7 +875,8 @@ class SessionStore:
             for e in events
             if e.kind in LINK_KINDS.values()
         )
-        return Recording(meta=meta, t_s=beats.t_s, rr_ms=beats.rr_ms, flags=beats.flags, gaps=gaps, link_events=links)
+        rec = Recording(meta=meta, t_s=beats.t_s, rr_ms=beats.rr_ms, flags=beats.flags, gaps=gaps, link_events=links)
+        return rec, beats
 
     def recent_resonance_bpm(self, n: int = 5) -> float | None:
         """The median resonance pace of the last ``n`` complete sessions that found one,
