@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from biofeedback import __version__
+from biofeedback import __version__, cli_history
 from biofeedback.errors import BiofeedbackError
 
 if TYPE_CHECKING:
@@ -94,10 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to draw the session (default: beside the CSV, ending .png)")
     _add_force(p)
 
-    p = sub.add_parser("show", help="HRV of a recording (RR text file or beat CSV), with an optional plot")
-    p.add_argument("file", type=Path, help="RR file: one interval in ms per line, or a CSV with an rr_ms column")
+    p = sub.add_parser("show", help="HRV of a recording (RR text file or beat CSV) or of a stored session (its ID), "
+                       "with an optional plot")
+    p.add_argument("file", type=Path, metavar="FILE|ID",
+                   help="RR file: one interval in ms per line, or a CSV with an rr_ms column; or a stored session's id")
     p.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw the session to this image")
     _add_force(p)
+    cli_history.add_show_options(p)
+    cli_history.add_parsers(sub)
 
     p = sub.add_parser("track", help="write a breathing-guide audio track (WAV) to play with no strap and no computer")
     pace = p.add_mutually_exclusive_group(required=True)
@@ -126,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, metavar="DIR",
                    help="the data folder (default: $BIOFEEDBACK_HOME, else the user data folder)")
     p.set_defaults(subparser=p)
+    from biofeedback import cli_interchange
+
+    cli_interchange.add_parsers(sub)
     return parser
 
 
@@ -512,11 +519,17 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "demo":
             return _demo(args, out)
         if args.command == "show":
-            return _show(args.file, args.plot, out, force=args.force)
+            return cli_history.show(args, out, _show)
+        if args.command in cli_history.COMMANDS:
+            return cli_history.run(args, out)
         if args.command == "track":
             return _track(args, out)
         if args.command == "calm-lines":
             return _calm_lines(args, out)
+        if args.command in ("export", "import"):
+            from biofeedback import cli_interchange
+
+            return cli_interchange.run(args, out)
     except BiofeedbackError as exc:
         print(f"biofeedback: error: {exc}", file=sys.stderr)
         return exc.exit_code
