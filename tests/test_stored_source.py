@@ -136,6 +136,36 @@ def test_a_malformed_frame_among_the_stored_ones_is_counted_and_skipped(
     assert_same(replayed, live)
 
 
+def test_a_frame_the_strap_sent_malformed_is_stored_in_arrival_order_and_skipped_again_on_replay(
+        tmp_path: Path) -> None:
+    source = EmulatedSource(rr_series(40, seed=5), speed=EMU_SPEED, drop_at=[20.5])
+    frames = source.strap.frames
+    bad_t_s = (frames[10][0] + frames[11][0]) / 2.0  # between two valid frames, before the link drop
+    bad = b"\x10"  # flags only: no heart-rate byte
+    frames.insert(11, (bad_t_s, bad))
+    path = tmp_path / "bad.db"
+    with SessionStore(path) as store:
+        live, sid = record(store, source, {"speed": EMU_SPEED})
+        stored_frames = store.frames(sid)
+        events = store.events(sid)
+    assert source.ble.malformed_frames == 1
+    # every frame that arrived is stored, the malformed one among the others in arrival order
+    assert [f.payload for f in stored_frames] == [p for _, p in source.strap.sent]
+    assert [f.payload for f in stored_frames].count(bad) == 1
+    arrivals = [f.t_arrival_s for f in stored_frames]
+    assert arrivals == sorted(arrivals)
+    # the link events' places count it, so that they come back where they were
+    (lost,) = [e for e in events if e.kind == "link_lost"]
+    before = lost.data[FRAMES_BEFORE]
+    assert bad in [f.payload for f in stored_frames[:before]]
+    replayed, again = replay(path, sid)
+    assert again.decoder.malformed_frames == 1
+    assert_same(replayed, live)
+    with SessionStore(tmp_path / "again.db") as store2:  # a replay stored again keeps it too
+        _, sid2 = record(store2, StoredSessionSource(path, sid), {"speed": EMU_SPEED})
+        assert store2.frames(sid2) == stored_frames
+
+
 def test_a_session_killed_mid_way_replays_what_was_stored(tmp_path: Path) -> None:
     path = tmp_path / "killed.db"
 

@@ -3,7 +3,9 @@
 A session recorded from a strap keeps every raw frame (bytes and arrival time): it is
 replayed from those frames, through the decoder itself
 (:class:`~biofeedback.sources.frames.FrameDecoder`), so a decoding fix re-applies to old
-sessions. Its link losses and restorations come back at the place among the frames where
+sessions. A frame that did not decode is kept too and comes back in its place, as a
+:class:`~biofeedback.beats.RejectedFrame` (skipped again by the session loop, or read by a
+fixed decoder). Its link losses and restorations come back at the place among the frames where
 they happened (the live sink stores how many frames came before each,
 :data:`~biofeedback.store.sink.FRAMES_BEFORE`). The session loop's beat clock then
 re-anchors exactly as when it was recorded, and the replayed recording's beats equal the
@@ -135,10 +137,8 @@ class StoredSessionSource(PacedSource):
         for i, (t_arrival_s, payload) in enumerate(self.frames):
             for e in placed.pop(i, ()):
                 yield _link_event(e.kind, e.detail, last_s)
-            m = self.decoder.decode(t_arrival_s, payload)
             last_s = t_arrival_s
-            if m is not None:
-                yield m
+            yield self.decoder.read(t_arrival_s, payload)  # a rejected frame again: no beat, stored again
         for where in sorted(placed):
             for e in placed[where]:
                 yield _link_event(e.kind, e.detail, last_s)
