@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from biofeedback.beats import MAX_LAG_S, BeatClock, Measurement
+from biofeedback.beats import MAX_LAG_S, Beat, BeatClock, Measurement
 from biofeedback.errors import InvalidInputError, SessionNotFoundError
 from biofeedback.hrm import SensorContact
 from biofeedback.pieces import Piece
@@ -25,6 +25,7 @@ from biofeedback.sources.replay import ReplaySource
 from biofeedback.sources import stored as stored_module
 from biofeedback.sources.stored import StoredSessionSource
 from biofeedback.store import SessionStore
+from biofeedback.store.records import Frame
 from biofeedback.store.sink import FRAMES_BEFORE, StoreSink
 
 SAFETY_TIMEOUT_S = 60.0  # a broken source fails the test instead of hanging it
@@ -164,6 +165,42 @@ def test_a_frame_the_strap_sent_malformed_is_stored_in_arrival_order_and_skipped
     with SessionStore(tmp_path / "again.db") as store2:  # a replay stored again keeps it too
         _, sid2 = record(store2, StoredSessionSource(path, sid), {"speed": EMU_SPEED})
         assert store2.frames(sid2) == stored_frames
+
+
+def test_a_session_still_being_recorded_is_read_in_one_snapshot(
+        emulated: tuple[Path, int, Recording], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the source reads the session's frames, events and beats while a live session adds to
+    # them: what it plays is one moment of the store, not frames of one and beats of another
+    path, sid, _ = emulated
+    with SessionStore(path) as store:
+        frames = store.frames(sid)
+        beats = store.beat_table(sid)
+        meta = store.session(sid).meta
+    half = len(frames) // 2
+    writer = SessionStore(tmp_path / "live.db")
+    live_id = writer.start_session(meta, {"speed": EMU_SPEED})
+    for t_s, payload in frames[:half]:
+        writer.add_frame(live_id, t_s, payload)
+    n_beats = 10
+    for i in range(n_beats):
+        writer.add_beat(live_id, Beat(float(beats.t_s[i]), float(beats.rr_ms[i])), hr_bpm=float(beats.hr_bpm[i]))
+    reader = SessionStore(tmp_path / "live.db")
+    read_frames = reader.frames
+
+    def frames_then_the_writer_adds(session_id: int) -> list[Frame]:
+        got = read_frames(session_id)
+        writer.add_frame(live_id, *frames[half])  # the live session goes on between two reads
+        writer.add_beat(live_id, Beat(float(beats.t_s[n_beats]), float(beats.rr_ms[n_beats])), hr_bpm=60.0)
+        return got
+
+    monkeypatch.setattr(reader, "frames", frames_then_the_writer_adds)
+    try:
+        source = StoredSessionSource(reader, live_id)
+    finally:
+        reader.close()
+        writer.close()
+    assert len(source.frames) == half
+    assert source.recording.n_beats == len(source.hr_bpm) == n_beats
 
 
 def test_a_session_killed_mid_way_replays_what_was_stored(tmp_path: Path) -> None:

@@ -105,11 +105,12 @@ class StoredSessionSource(PacedSource):
         self.decoder = FrameDecoder(f"session {session_id}")
 
     def _load(self, store: SessionStore, session_id: int) -> None:
-        self.session = store.session(session_id)  # SessionNotFoundError first
-        self.frames = store.frames(session_id)
-        self.events: list[Event] = store.events(session_id)
-        self.recording = store.recording(session_id)
-        self.hr_bpm = store.beat_table(session_id).hr_bpm
+        with store.snapshot():  # one moment of a session a live one may still be adding to
+            self.session = store.session(session_id)  # SessionNotFoundError first
+            self.frames = store.frames(session_id)
+            self.events: list[Event] = store.events(session_id)
+            self.recording, beats = store.recording_and_beats(session_id)
+        self.hr_bpm = beats.hr_bpm
 
     def info(self) -> SourceInfo:
         """``"stored:ID"``, the speed (see the class notes), and the session's strap."""

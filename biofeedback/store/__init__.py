@@ -352,9 +352,13 @@ class SessionStore:
             conn.execute("RELEASE whole" if nested else "COMMIT")
 
     @contextmanager
-    def _snapshot(self) -> Iterator[None]:
+    def snapshot(self) -> Iterator[None]:
         """Reads inside see one state of the file, even while another program writes to it
-        (a read transaction; inside this store's own open transaction, that one's state)."""
+        (a read transaction; inside this store's own open transaction, that one's state).
+
+        For reading several parts of a session that a live session may be adding to
+        (its frames, events and beats) as one moment. Write nothing inside.
+        """
         if self._conn.in_transaction:
             yield
             return
@@ -861,7 +865,7 @@ class SessionStore:
     def recording_and_beats(self, session_id: int) -> tuple[Recording, BeatTable]:
         """:meth:`recording` and :meth:`beat_table` of one moment, the beats read once
         (the plots and trends need both: the pace and phase are in the table only)."""
-        with self._snapshot():  # beats and events of one moment, while a live session adds to them
+        with self.snapshot():  # beats and events of one moment, while a live session adds to them
             meta = self.session(session_id).meta
             beats = self.beat_table(session_id)
             events = self.events(session_id)
