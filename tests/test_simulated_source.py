@@ -63,7 +63,8 @@ def test_notifications_are_a_straps() -> None:
     source = SimulatedSource(seed=3, minutes=5, params=PersonParams(artefact_rate=0.02))
     frames = asyncio.run(collect(source))
     assert isinstance(source, HeartRateSource)
-    assert source.info() == SourceInfo(kind="sim", speed=1.0, device_name="simulated person")
+    # the seed is in the kind; given parameters are not (the kind says so)
+    assert source.info() == SourceInfo(kind="sim:3:custom", speed=1.0, device_name="simulated person")
     sent = [b.rr_ms for b in source.beats]
     expected = group_into_notifications(sent, 1.0, as_sent=True)
     assert [(f.t_arrival_s, f.rr_ms) for f in frames] == expected
@@ -120,7 +121,13 @@ def test_a_session_runs_it_fast() -> None:
     rec = asyncio.run(Session(source).run())
     assert rec.n_beats == len(source.beats)
     assert np.max(np.abs(rec.rr_ms - np.array([b.rr_ms for b in source.beats]))) <= 1000.0 / 2048.0
-    assert rec.meta is not None and rec.meta.source == "sim"
+    assert rec.meta is not None and rec.meta.source == "sim:4"  # how to play the same person again
+
+
+def test_the_kind_says_how_to_reproduce_the_person() -> None:
+    assert SimulatedSource(seed=17).info().kind == "sim:17"
+    assert SimulatedSource(seed=17, variant="default").info().kind == "sim:17"
+    assert SimulatedSource(seed=3, variant="poor_follower").info().kind == "sim:3:poor_follower"
 
 
 def test_leaving_early_stops_the_person() -> None:

@@ -72,7 +72,8 @@ class SourceInfo:
     Attributes
     ----------
     kind : str
-        ``"ble"``, ``"emulated"``, ``"replay:NAME"``, ``"sim:SEED"``...
+        ``"ble"``, ``"emulated"``, ``"replay:NAME"``, ``"sim:SEED"`` (``"sim:SEED:VARIANT"``),
+        ``"stored:ID"``...
     speed : float
         Source-clock seconds per wall-clock second: 1 for a strap, the emulation or replay
         speed otherwise. Arrival jitter on the source's clock grows with it, so the session

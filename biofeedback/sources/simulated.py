@@ -54,6 +54,10 @@ class SimulatedSource(PacedSource):
 
     Attributes
     ----------
+    seed : int
+    variant : str
+    custom : bool
+        Whether the person was made from given ``params`` rather than drawn.
     person : Person
         The simulated person (its ``swing_bpm`` and ``resonance_bpm`` are the truth).
     beats : list of SimBeat
@@ -78,13 +82,21 @@ class SimulatedSource(PacedSource):
         if params is None and variant not in VARIANTS:
             raise InvalidInputError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
         self.seed = seed
+        self.variant = variant
+        self.custom = params is not None
         self.person = sample_people(1, seed, variant)[0] if params is None else Person(params, seed)
         self.sees = sees
         self.beats: list[SimBeat] = []
 
     def info(self) -> SourceInfo:
-        """``"sim"``, the speed (1 when it plays as fast as it is read), the simulated person."""
-        return SourceInfo(kind="sim", speed=self.speed or 1.0, device_name=DEVICE_NAME)
+        """The kind, the speed (1 when it plays as fast as it is read), the simulated person.
+
+        The kind says how to make the same person again: ``"sim:SEED"`` for a person drawn
+        from the default population, ``"sim:SEED:VARIANT"`` from another one, and
+        ``"sim:SEED:custom"`` for one made from given ``params`` (which the kind does not hold).
+        """
+        which = ":custom" if self.custom else "" if self.variant == "default" else f":{self.variant}"
+        return SourceInfo(kind=f"sim:{self.seed}{which}", speed=self.speed or 1.0, device_name=DEVICE_NAME)
 
     def _frames(self) -> Iterator[Measurement]:
         """The notifications, each made when the one before has been taken (lazily)."""
