@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("track", help="write a breathing-guide audio track (WAV) to play with no strap and no computer")
     pace = p.add_mutually_exclusive_group(required=True)
-    pace.add_argument("--pace", type=_positive, metavar="X", help="breaths per minute")
+    pace.add_argument("--pace", type=_pace, metavar="X", help="breaths per minute, from 1 to 60")
     pace.add_argument("--resonance", action="store_true",
                       help="your resonance pace: the median of your last complete training sessions that found one")
     pace.add_argument("--preset", metavar="P",
@@ -156,6 +156,17 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
     return value
+
+
+def _pace(text: str) -> float:
+    """A pace a person can breathe, breaths/min: the range of the ``fixed:X`` preset."""
+    from biofeedback.pacer import FIXED_PACE_RANGE_BPM, fixed_pace_bpm
+
+    pace = fixed_pace_bpm(text)
+    if pace is None:
+        low, high = FIXED_PACE_RANGE_BPM
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of breaths/min from {low:g} to {high:g}")
+    return pace
 
 
 # ---------------------------------------------------------------------------- commands
