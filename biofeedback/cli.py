@@ -432,10 +432,9 @@ def _stored_resonance(data_dir: Path | None) -> tuple[float, str]:
     found: float | None = None
     n_found = 0
     if path.is_file():  # SessionStore would create a missing store
-        with SessionStore(path) as store:
+        with SessionStore(path) as store, store.snapshot():  # the median of the paces counted
+            n_found = len(store.recent_resonance_paces_bpm(n=RESONANCE_SESSIONS))
             found = store.recent_resonance_bpm(n=RESONANCE_SESSIONS)
-            n_found = min(RESONANCE_SESSIONS, sum(1 for s in store.sessions()
-                                                  if s.complete and s.resonance_bpm is not None))
     if found is None:
         raise InvalidInputError(f"no stored sessions with a resonance pace in {path.parent} yet; "
                                 "train first or give --pace")
