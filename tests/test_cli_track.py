@@ -53,10 +53,15 @@ def test_track_writes_a_wav_at_the_pace(tmp_path: Path, capsys: pytest.CaptureFi
     ["track", "--preset", "calm", "-o", "x.wav"],  # adapts to the heart: a track cannot
     ["track", "--preset", "resonance", "-o", "x.wav"],
 ])
-def test_wrong_track_options_get_one_line_and_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_wrong_track_options_get_one_line_and_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)  # a track wrongly written lands here, not in the checkout
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+    assert list(here.iterdir()) == []  # and nothing was written
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "error" in err
 
