@@ -122,7 +122,7 @@ def session_figure(
     ax_txt.axis("off")
     ax_txt.set_title(title or f"Session of {rec.meta.start_local:%A %d %B %Y, %H:%M} ({rec.meta.source})",
                      loc="left", fontsize=11)
-    ax_txt.text(0.0, 0.9, "\n".join(session_lines(f)), va="top", ha="left", fontsize=13,
+    ax_txt.text(0.0, 0.9, "\n".join(session_lines(f)), va="top", ha="left", fontsize=13, wrap=True,
                 transform=ax_txt.transAxes, gid="words")
 
     # heart rate, the pace and the breaths
@@ -235,7 +235,7 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     ax_txt.axis("off")
     ax_txt.set_title(title or (f"Your practice since {t.origin:%d %B %Y} ({len(t)} sessions)" if t.origin
                                else "Your practice"), loc="left", fontsize=11)
-    ax_txt.text(0.0, 0.85, "\n".join(words), va="top", ha="left", fontsize=12, transform=ax_txt.transAxes,
+    ax_txt.text(0.0, 0.85, "\n".join(words), va="top", ha="left", fontsize=12, wrap=True, transform=ax_txt.transAxes,
                 gid="headline")
 
     def points(ax: Axes, name: str, label: str, colour: str, *, hollow: npt.NDArray[np.bool_] | None = None) -> None:

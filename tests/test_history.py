@@ -124,6 +124,25 @@ def test_session_figure_draws_the_stored_beats(tmp_path: Path) -> None:
     assert [d.get_ydata()[0] for ax in fig.axes for d in ax.get_lines() if d.get_gid() == "decision"] == [6.0, 5.5]
 
 
+def test_the_session_figures_words_fit_the_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    import biofeedback.display.history as words
+
+    long = ("Your resonance pace (where your heart rate swung most, 14.1 beats/min per breath): 5.9 breaths/min, "
+            "and a little more to say about it.")  # the resonance line ran off the right edge
+    monkeypatch.setattr(words, "session_lines", lambda f: ["Your heart rate went from 70 to 65 beats/min.", long])
+    p = paced_beats(4, minutes=4, paces=(6.0,))
+    with open_store(tmp_path) as store:
+        sid = add_paced(store, T0, p)
+        rec = store.recording(sid)
+    fig = session_figure(summarise(rec))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    text = next(t for ax in fig.axes for t in ax.texts if t.get_gid() == "words")
+    assert text.get_window_extent(canvas.get_renderer()).x1 <= fig.bbox.x1
+
+
 def test_session_figure_marks_artefacts_and_gaps_without_pace(tmp_path: Path) -> None:
     with open_store(tmp_path) as store:
         sid, rec = add_unpaced(store, T0, 5, minutes=6, gap_at_s=150.0)
