@@ -14,11 +14,12 @@ from typing import Final
 
 from biofeedback.errors import FileFormatError
 
-__all__ = ["CALM_LINES_FILE", "HOME_ENV", "calm_lines_path", "data_dir", "new_file"]
+__all__ = ["CALM_LINES_FILE", "HOME_ENV", "STORE_FILE", "calm_lines_path", "data_dir", "new_file", "store_path"]
 
 HOME_ENV: Final[str] = "BIOFEEDBACK_HOME"
 PRIVATE_DIR_MODE: Final[int] = 0o700
 CALM_LINES_FILE: Final[str] = "calm-lines.txt"  # the person's own calm lines, in the data folder
+STORE_FILE: Final[str] = "sessions.db"  # the session store, in the data folder
 
 
 def data_dir() -> Path:
@@ -69,3 +70,9 @@ def calm_lines_path(folder: str | os.PathLike[str] | None = None) -> Path:
     folder: ``folder`` (a command's ``--data-dir``) when given, else :func:`data_dir`. The
     file may not be there (then the prompt shows the default lines)."""
     return (data_dir() if folder is None else Path(folder).expanduser()) / CALM_LINES_FILE
+
+
+def store_path(folder: str | os.PathLike[str] | None = None) -> Path:
+    """The session store's file in the data folder: ``folder`` (a command's ``--data-dir``)
+    when given, else :func:`data_dir`. The file may not be there yet (the store creates it)."""
+    return (data_dir() if folder is None else Path(folder).expanduser()) / STORE_FILE

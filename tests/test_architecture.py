@@ -42,12 +42,12 @@ LAYER_OF: Final[dict[str, str]] = {
     "hrm": "core", "beats": "core", "notifications": "core", "artifacts": "core", "hrv": "core", "analysis": "core",
     "recording": "core", "pieces": "core", "errors": "core", "_validate": "core", "sound": "core",
     "pacer": "core", "protocols": "core", "guide": "core", "coach": "core", "physiology": "core",
-    "ratings": "core",
+    "ratings": "core", "outcome": "core", "live_artifacts": "core",
     "sources": "sources", "emulator": "sources",
     "formats": "formats", "store": "formats", "paths": "formats", "track": "formats",
     "display": "display", "plots": "display",
-    "session": "session",
-    "cli": "cli", "__main__": "cli", "emulator.__main__": "cli",
+    "session": "session", "training": "session",
+    "cli": "cli", "cli_train": "cli", "__main__": "cli", "emulator.__main__": "cli",
 }
 THIRD_PARTY: Final[dict[str, set[str]]] = {
     "core": {"numpy", "scipy"},
