@@ -109,7 +109,7 @@ class CoachOptions:
         Pace the descent starts from at most, breaths/min (7.5).
     settle_pace_bpm : float or None
         Pace shown while the baseline is measured, breaths/min; None keeps what the prompt
-        shows (7.5).
+        shows (7.5; ``start_pace_bpm`` when that is given, None with ``start_from_own_rate``).
     start_from_own_rate : bool
         Start the descent at the person's own breathing rate, not at ``top_pace_bpm``
         (the ``calm`` preset).
@@ -147,6 +147,8 @@ def _options(kwargs: dict[str, Any]) -> CoachOptions:
     unknown = sorted(set(kwargs) - known)
     if unknown:
         raise InvalidInputError(f"Coach has no option {unknown[0]!r}; options: {', '.join(sorted(known))}")
+    if "settle_pace_bpm" not in kwargs and (kwargs.get("start_from_own_rate") or kwargs.get("start_pace_bpm")):
+        kwargs = {**kwargs, "settle_pace_bpm": kwargs.get("start_pace_bpm")}  # keep the prompt's pace
     opts = CoachOptions(**kwargs)
     for name in ("target_drop_pct", "min_pace_bpm", "max_step_bpm", "top_pace_bpm", "settle_s",
                  "search_step_bpm", "bandwidth_bpm"):

@@ -119,12 +119,13 @@ class PeakFit:
 
 
 def corrected_beats(t_s: FloatArray, rr_ms: FloatArray) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
-    """The artefact-corrected beats of an unbroken stretch of the beat chain.
+    """The artefact-corrected beats of a stretch of the beat chain.
 
     Parameters
     ----------
     t_s : ndarray
-        Beat times, s on the beat clock (the beat ending each interval), increasing.
+        Beat times, s on the beat clock (the beat ending each interval), increasing. Beats
+        may be missing (a live artefact check skipped them): times are kept as given.
     rr_ms : ndarray
         The intervals as measured, ms, one per beat. The stretch must not span a gap.
 
@@ -132,25 +133,24 @@ def corrected_beats(t_s: FloatArray, rr_ms: FloatArray) -> tuple[FloatArray, Flo
     -------
     t_s, nn_ms, corrected : ndarray
         The corrected beats (a missed beat is split, an extra one merged, so their number
-        may differ), their times laid from the stretch's first beat onward by the corrected
-        intervals' cumulative sum (s), and whether each was changed. Fewer than
+        may differ), their times (s), and whether each was changed. A corrected beat's time
+        is placed by the corrected intervals' cumulative sum, mapped onto the given beat
+        times piecewise linearly (so a skipped stretch stays where it was). Fewer than
         :data:`~biofeedback.artifacts.MIN_INTERVALS` intervals are returned unchanged (the
         method needs context).
     """
     if rr_ms.size < MIN_INTERVALS:
         return t_s, rr_ms, np.zeros(rr_ms.size, dtype=np.bool_)
     nn, report, _ = correct_artifacts_with_report(rr_ms)
-    start_s = float(t_s[0]) - float(rr_ms[0]) / 1000.0
-    t_nn = start_s + np.cumsum(nn) / 1000.0
+    flagged = np.asarray(report.is_artifact, dtype=np.bool_)
+    if not flagged.any():
+        return t_s, rr_ms, flagged
     if nn.size == rr_ms.size:
-        changed = np.asarray(report.is_artifact, dtype=np.bool_)
-    else:  # beats were split or merged: mark the corrected ones by where they now lie
-        flagged = t_s[report.is_artifact]
-        changed = np.zeros(nn.size, dtype=np.bool_)
-        if flagged.size:
-            near = np.abs(t_nn[:, None] - flagged[None, :]).min(axis=1)
-            changed = near < 1.5 * float(np.median(nn)) / 1000.0
-    return t_nn, nn, changed
+        return t_s, nn, flagged
+    chain = np.cumsum(rr_ms)
+    t_nn = np.interp(np.cumsum(nn) * (chain[-1] / float(np.sum(nn))), chain, t_s)
+    near = np.abs(t_nn[:, None] - t_s[flagged][None, :]).min(axis=1)
+    return t_nn, nn, near < 1.5 * float(np.median(nn)) / 1000.0
 
 
 def _design(t_s: FloatArray, phase: FloatArray, trend: int) -> FloatArray:
