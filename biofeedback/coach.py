@@ -67,6 +67,7 @@ from biofeedback.coach_evidence import (
     corrected_beats,
     fit_peak,
     lock_share,
+    smooth_swing,
 )
 from biofeedback.errors import InvalidInputError
 from biofeedback.protocols import Decision
@@ -120,7 +121,7 @@ class CoachOptions:
     search_step_bpm : float
         Step of the search, breaths/min per breath (0.25).
     bandwidth_bpm : float
-        Width of the fit's kernel around the estimate, breaths/min (1.25).
+        Width of the kernel smoothing swing over pace, breaths/min (0.6).
     """
 
     start_pace_bpm: float | None = None
@@ -133,7 +134,7 @@ class CoachOptions:
     settle_s: float = 75.0
     trust_after_s: float = 60.0
     search_step_bpm: float = 0.25
-    bandwidth_bpm: float = 1.25
+    bandwidth_bpm: float = 0.6
 
 
 def _positive(name: str, value: Any) -> float:
@@ -241,7 +242,9 @@ class Coach:
         self._stage_breaths = 0
         self._dither = 0
         self._sweep_lo = o.min_pace_bpm
-        self._climb_to: float | None = None
+        self._climb_to: float | None = None  # a re-search first climbs to this pace
+        self._sweep_up = False  # the search is on its way back up
+        self._up_to = o.top_pace_bpm  # ... to this pace
         self._low_drop = 0
         self._lock: deque[float] = deque(maxlen=2)
         self._followed: list[float] = []  # per breath: 1 if the person followed then, else 0
@@ -429,13 +432,7 @@ class Coach:
 
     def _refit(self) -> PeakFit | None:
         pace, swing, w = self._weights()
-        center = self.resonance_bpm if self.resonance_bpm is not None else float(np.average(pace, weights=w + 1e-12))
-        fit = None
-        for _ in range(3):
-            fit = fit_peak(pace, swing, w, center_bpm=center, bandwidth_bpm=self.options.bandwidth_bpm)
-            if fit is None or abs(fit.peak_bpm - center) < 0.02:
-                break
-            center = fit.peak_bpm
+        fit = fit_peak(pace, swing, w, bandwidth_bpm=self.options.bandwidth_bpm)
         self.fit = fit
         if fit is not None:
             self.resonance_bpm = round(fit.peak_bpm, 3)
@@ -516,39 +513,51 @@ class Coach:
         self._say(t_s, "search", "search", "Searching for the pace where your heart rate swings most.")
 
     def _search(self, t_s: float, fit: PeakFit | None) -> None:
+        """Down in small steps until the swing has clearly fallen off (or the floor), then
+        back up past the peak, so that both sides are seen twice and a lag in taking up a
+        new pace biases neither way."""
         o = self.options
         pace = self.pace_bpm
-        if self._climb_to is not None:
+        if self._climb_to is not None:  # a new search starts above the estimate
             if pace < self._climb_to - _EPS:
                 self._set(t_s, self._climb_to, "search", "re-search", "Searching again, from {pace:.2f}/min down.")
                 return
             self._climb_to = None
-        at_floor = pace <= max(self._sweep_lo, o.min_pace_bpm) + _EPS
-        found = fit is not None and fit.curved and fit.peak_bpm - pace >= 0.8 and fit.se_bpm <= 0.4
-        if at_floor or found:
-            self._stage_breaths = 0
-            self._dither = 0
-            best = fit.peak_bpm if fit is not None else pace
-            why = "reached the slowest pace searched" if at_floor and not found else "the swing fell off below it"
-            self._say(t_s, "fine-tune", "peak",
-                      f"Largest swing near {best:.2f}/min ({why}): fine-tuning around it.")
-            self._fine_tune(t_s, fit)
+            self._sweep_up = False
+        est = fit.peak_bpm if fit is not None else pace
+        if self._sweep_up:
+            if pace >= self._up_to - _EPS:
+                self._stage_breaths = 0
+                self._dither = 0
+                self._say(t_s, "fine-tune", "peak", f"Largest swing near {est:.2f}/min: fine-tuning around it.")
+                self._fine_tune(t_s, fit)
+                return
+            self._set(t_s, pace + o.search_step_bpm, "search", "step-up",
+                      f"Swing {self.breaths[-1].swing_bpm:.1f} beats/min at {pace:.2f}/min; back up to {{pace:.2f}}/min.")
             return
-        swing = self.breaths[-1].swing_bpm
+        at_floor = pace <= max(self._sweep_lo, o.min_pace_bpm) + _EPS
+        found = False
+        if fit is not None and fit.curved and fit.peak_bpm - pace >= 1.0:
+            pace_arr, swing_arr, w = self._weights()
+            here = smooth_swing(pace_arr, swing_arr, w, np.array([pace]), o.bandwidth_bpm)[0][0]
+            found = bool(here <= 0.8 * fit.peak_swing_bpm)
+        if at_floor or found:
+            self._sweep_up = True
+            self._up_to = min(est + 0.75, self._ceiling, o.top_pace_bpm)
+            why = "reached the slowest pace searched" if at_floor and not found else "the swing fell off below it"
+            self._say(t_s, "search", "turn", f"Largest swing so far near {est:.2f}/min ({why}): back up past it.")
+            self._search(t_s, fit)
+            return
         self._set(t_s, pace - o.search_step_bpm, "search", "step",
-                  f"Swing {swing:.1f} beats/min at {pace:.2f}/min; trying {{pace:.2f}}/min.")
-
-    def _dither_bpm(self, fit: PeakFit | None) -> float:
-        if fit is None or not math.isfinite(fit.se_bpm):
-            return 0.4
-        return min(0.4, max(0.1, 1.5 * fit.se_bpm))
+                  f"Swing {self.breaths[-1].swing_bpm:.1f} beats/min at {pace:.2f}/min; trying {{pace:.2f}}/min.")
 
     def _fine_tune(self, t_s: float, fit: PeakFit | None) -> None:
         o = self.options
         stage = self.stage
         est = self.resonance_bpm if self.resonance_bpm is not None else self.pace_bpm
         if stage == "confirm" and self._stage_breaths >= 8 and fit is not None:
-            if not fit.curved or abs(fit.peak_bpm - (o.start_pace_bpm or est)) > 0.6:
+            known = o.start_pace_bpm if o.start_pace_bpm is not None else est
+            if not fit.curved or abs(fit.peak_bpm - known) > 0.6:
                 self._climb_to = min(est + 0.75, self._ceiling, o.top_pace_bpm)
                 self._sweep_lo = max(est - 1.0, o.min_pace_bpm)
                 self._stage_breaths = 0
@@ -556,20 +565,34 @@ class Coach:
                           f"Your swing is not largest at the known pace: searching around {est:.2f}/min.")
                 self._search(t_s, fit)
                 return
+            self._stage_breaths = 0
+            self._say(t_s, "fine-tune", "confirmed", f"Your known pace is confirmed near {est:.2f}/min.")
             stage = "fine-tune"
-        d = self._dither_bpm(fit)
-        side = (1.0, 1.0, -1.0, -1.0)[self._dither % 4]
-        self._dither += 1
         drop = self.hr_drop_pct
-        if (self._stage_breaths >= 6 and fit is not None and fit.curved and fit.se_bpm <= 0.2
-                and drop is not None and drop >= o.target_drop_pct and self._plateau()):
+        settled = fit is not None and fit.curved and fit.se_bpm <= 0.25
+        if (self._stage_breaths >= 6 and settled and drop is not None and drop >= o.target_drop_pct
+                and self._plateau()):
             self._stage_breaths = 0
             self._low_drop = 0
             self._set(t_s, est, "hold", "hold",
                       f"Holding {{pace:.2f}}/min: heart rate {drop:.1f}% below your start, and the swing has levelled off.")
             return
-        self._set(t_s, est + side * d, stage, "tune",
-                  f"Fine-tuning around {est:.2f}/min, your best pace so far: now {{pace:.2f}}/min.")
+        d = self.DITHER_CONFIRM_BPM if stage == "confirm" else self.DITHER_BPM
+        if stage != "confirm" and (settled or self._stage_breaths > self.DITHER_BREATHS):
+            d = 0.0
+        if d > 0.0:
+            side = (1.0, 1.0, -1.0, -1.0)[self._dither % 4]
+            self._dither += 1
+            self._set(t_s, est + side * d, stage, "tune",
+                      f"Fine-tuning around {est:.2f}/min, your best pace so far: now {{pace:.2f}}/min.")
+            return
+        if abs(est - self.pace_bpm) > 0.1 or self.decisions[-1].code not in ("steady", "tune"):
+            drop_text = "" if drop is None else f" Heart rate is {drop:.1f}% below your start."
+            self._set(t_s, est, stage, "steady", f"Staying near your best pace, {{pace:.2f}}/min.{drop_text}")
+
+    DITHER_BPM: Final[float] = 0.25  # fine-tuning looks this far either side of the estimate, breaths/min
+    DITHER_CONFIRM_BPM: Final[float] = 0.4  # confirming a known pace looks farther
+    DITHER_BREATHS: Final[int] = 24  # fine-tuning breaths after which the estimate is used as it is
 
     def _plateau(self) -> bool:
         """The swing of the last 6 breaths is no longer growing."""
