@@ -119,7 +119,10 @@ class CoachOptions:
     trust_after_s : float
         Breaths before this (s from the first beat) do not enter the fit (60).
     search_step_bpm : float
-        Step of the search, breaths/min per breath (0.25).
+        Step of the search between blocks of breaths, breaths/min (0.5).
+    block_breaths : int
+        Breaths at each pace of the search and of the fine-tuning (3): the first one is
+        the person settling into the pace and weighs half.
     bandwidth_bpm : float
         Width of the kernel smoothing swing over pace, breaths/min (0.6).
     """
@@ -133,8 +136,9 @@ class CoachOptions:
     start_from_own_rate: bool = False
     settle_s: float = 75.0
     trust_after_s: float = 60.0
-    search_step_bpm: float = 0.25
-    bandwidth_bpm: float = 0.6
+    search_step_bpm: float = 0.5
+    block_breaths: int = 3
+    bandwidth_bpm: float = 0.75
 
 
 def _positive(name: str, value: Any) -> float:
@@ -154,6 +158,8 @@ def _options(kwargs: dict[str, Any]) -> CoachOptions:
     for name in ("target_drop_pct", "min_pace_bpm", "max_step_bpm", "top_pace_bpm", "settle_s",
                  "search_step_bpm", "bandwidth_bpm"):
         _positive(name, getattr(opts, name))
+    if isinstance(opts.block_breaths, bool) or not isinstance(opts.block_breaths, int) or opts.block_breaths < 1:
+        raise InvalidInputError(f"Coach option block_breaths must be a whole number of breaths >= 1, got {opts.block_breaths!r}")
     if not isinstance(opts.trust_after_s, int | float) or not 0 <= opts.trust_after_s < math.inf:
         raise InvalidInputError(f"Coach option trust_after_s must be 0 or more seconds, got {opts.trust_after_s!r}")
     for name in ("start_pace_bpm", "settle_pace_bpm"):
@@ -370,9 +376,14 @@ class Coach:
         if onset_s > self._gap_s and self._stretch_start is not None and onset_s >= self._stretch_start:
             t = np.fromiter(self._t, dtype=np.float64)
             rr = np.fromiter(self._rr, dtype=np.float64)
-            window = t >= onset_s - 40.0
+            run_from = onset_s  # a run of whole breaths at this pace, up to RUN_BREATHS long
+            for b in reversed(self.breaths[-(self.RUN_BREATHS - 1):] if self.RUN_BREATHS > 1 else []):
+                if abs(b.pace_bpm - pace_bpm) > _EPS or abs(b.end_s - run_from) > 1e-6 or b.onset_s <= self._gap_s:
+                    break
+                run_from = b.onset_s
+            window = t >= min(run_from, onset_s - 40.0)
             t_nn, nn, changed = corrected_beats(t[window], rr[window])
-            evidence = breath_evidence(t_nn, 60000.0 / nn, changed, onset_s, end_s, pace_bpm)
+            evidence = breath_evidence(t_nn, 60000.0 / nn, changed, onset_s, end_s, pace_bpm, from_s=run_from)
             if self.stage == "settle":
                 inside = (t_nn >= onset_s) & (t_nn < end_s) & ~changed
                 self._settle_t += t_nn[inside].tolist()
@@ -532,24 +543,37 @@ class Coach:
                 self._say(t_s, "fine-tune", "peak", f"Largest swing near {est:.2f}/min: fine-tuning around it.")
                 self._fine_tune(t_s, fit)
                 return
+            if self._at_pace() < o.block_breaths:
+                return
             self._set(t_s, pace + o.search_step_bpm, "search", "step-up",
                       f"Swing {self.breaths[-1].swing_bpm:.1f} beats/min at {pace:.2f}/min; back up to {{pace:.2f}}/min.")
             return
         at_floor = pace <= max(self._sweep_lo, o.min_pace_bpm) + _EPS
         found = False
-        if fit is not None and fit.curved and fit.peak_bpm - pace >= 1.0:
+        if fit is not None and fit.curved and fit.peak_bpm - pace >= self.TURN_BELOW_BPM and fit.se_bpm <= 0.3:
             pace_arr, swing_arr, w = self._weights()
-            here = smooth_swing(pace_arr, swing_arr, w, np.array([pace]), o.bandwidth_bpm)[0][0]
-            found = bool(here <= 0.8 * fit.peak_swing_bpm)
+            here, evidence = smooth_swing(pace_arr, swing_arr, w, np.array([pace]), o.bandwidth_bpm)
+            found = bool(evidence[0] >= 3.0 and here[0] <= self.TURN_SHARE * fit.peak_swing_bpm)
         if at_floor or found:
             self._sweep_up = True
-            self._up_to = min(est + 0.75, self._ceiling, o.top_pace_bpm)
+            self._up_to = min(est + self.UP_PAST_BPM, self._ceiling, o.top_pace_bpm)
             why = "reached the slowest pace searched" if at_floor and not found else "the swing fell off below it"
             self._say(t_s, "search", "turn", f"Largest swing so far near {est:.2f}/min ({why}): back up past it.")
             self._search(t_s, fit)
             return
+        if self._at_pace() < o.block_breaths:
+            return
         self._set(t_s, pace - o.search_step_bpm, "search", "step",
                   f"Swing {self.breaths[-1].swing_bpm:.1f} beats/min at {pace:.2f}/min; trying {{pace:.2f}}/min.")
+
+    def _at_pace(self) -> int:
+        """Whole breaths read so far at the pace asked for now."""
+        k = 0
+        for b in reversed(self.breaths):
+            if abs(b.pace_bpm - self.pace_bpm) > _EPS:
+                break
+            k += 1
+        return k
 
     def _fine_tune(self, t_s: float, fit: PeakFit | None) -> None:
         o = self.options
@@ -578,21 +602,26 @@ class Coach:
                       f"Holding {{pace:.2f}}/min: heart rate {drop:.1f}% below your start, and the swing has levelled off.")
             return
         d = self.DITHER_CONFIRM_BPM if stage == "confirm" else self.DITHER_BPM
-        if stage != "confirm" and (settled or self._stage_breaths > self.DITHER_BREATHS):
+        if stage != "confirm" and self._stage_breaths > self.DITHER_BREATHS:
             d = 0.0
         if d > 0.0:
-            side = (1.0, 1.0, -1.0, -1.0)[self._dither % 4]
+            side = 1.0 if (self._dither // o.block_breaths) % 2 == 0 else -1.0
             self._dither += 1
             self._set(t_s, est + side * d, stage, "tune",
                       f"Fine-tuning around {est:.2f}/min, your best pace so far: now {{pace:.2f}}/min.")
             return
-        if abs(est - self.pace_bpm) > 0.1 or self.decisions[-1].code not in ("steady", "tune"):
+        if abs(est - self.pace_bpm) > self.STEADY_BPM or self.decisions[-1].code not in ("steady", "tune"):
             drop_text = "" if drop is None else f" Heart rate is {drop:.1f}% below your start."
             self._set(t_s, est, stage, "steady", f"Staying near your best pace, {{pace:.2f}}/min.{drop_text}")
 
-    DITHER_BPM: Final[float] = 0.25  # fine-tuning looks this far either side of the estimate, breaths/min
+    RUN_BREATHS: Final[int] = 3  # a breath's swing is read over up to this many breaths at its pace
+    TURN_BELOW_BPM: Final[float] = 1.25  # the search turns this far below a clear peak, breaths/min
+    TURN_SHARE: Final[float] = 0.75  # ... where the swing is down to this share of the peak's
+    UP_PAST_BPM: Final[float] = 0.0  # and goes back up this far past the peak, breaths/min
+    DITHER_BPM: Final[float] = 0.2  # fine-tuning looks this far either side of the estimate, breaths/min
     DITHER_CONFIRM_BPM: Final[float] = 0.4  # confirming a known pace looks farther
-    DITHER_BREATHS: Final[int] = 24  # fine-tuning breaths after which the estimate is used as it is
+    DITHER_BREATHS: Final[int] = 12  # fine-tuning breaths after which the estimate is used as it is
+    STEADY_BPM: Final[float] = 0.2  # then the pace follows the estimate only when it moved this far, breaths/min
 
     def _plateau(self) -> bool:
         """The swing of the last 6 breaths is no longer growing."""

@@ -169,6 +169,8 @@ def breath_evidence(
     onset_s: float,
     end_s: float,
     pace_bpm: float,
+    *,
+    from_s: float | None = None,
 ) -> BreathEvidence | None:
     """One breath's swing locked to the prompt, or None when too few beats fall inside.
 
@@ -184,6 +186,11 @@ def breath_evidence(
         ``onset_s`` to 1 at ``end_s`` (the pacer keeps a pace for a whole breath).
     pace_bpm : float
         The prompt's pace during the breath, breaths/min.
+    from_s : float, optional
+        The start of a run of whole breaths at this same pace that ends with this one
+        (s, an inhale onset ``k`` breaths back): the oscillation is then read over the whole
+        run (a narrower band: Mayer waves and 1/f noise near the pace count less), and
+        ``swing_bpm`` and ``phase_rad`` describe the run. Default: this breath alone.
 
     Returns
     -------
@@ -199,13 +206,14 @@ def breath_evidence(
     >>> round(e.swing_bpm, 2), round(e.phase_rad, 2)
     (10.0, 0.0)
     """
-    inside = (t_s >= onset_s) & (t_s < end_s)
+    start = onset_s if from_s is None else min(from_s, onset_s)
+    inside = (t_s >= start) & (t_s < end_s)
     n = int(np.count_nonzero(inside))
     if n < MIN_BREATH_BEATS:
         return None
     t = t_s[inside]
     hr = hr_bpm[inside]
-    phase = (t - onset_s) / (end_s - onset_s)
+    phase = (t - start) / (end_s - onset_s)
     x = _design(t, phase, 1)
     coef, *_ = np.linalg.lstsq(x, hr, rcond=None)
     a, b = float(coef[-2]), float(coef[-1])
