@@ -75,6 +75,10 @@ from biofeedback.protocols import Decision
 __all__ = ["Coach", "CoachOptions"]
 
 MAX_CORRECTED_SHARE: Final[float] = 0.2  # a breath with more of its beats corrected is not weighed
+# where the person's own breathing is sought in the heart rate, Hz (7.8-30 /min): spontaneous breathing
+# at rest runs at 12-20 /min (Tobin et al. 1988), and below this band the Mayer waves (~0.1 Hz) and 1/f
+# fluctuation of heart rate would pass for a slow breath (Cohen & Taylor 2002)
+OWN_RATE_HZ: Final[tuple[float, float]] = (0.13, 0.5)
 _EPS: Final[float] = 1e-6
 
 
@@ -488,7 +492,7 @@ class Coach:
         self.baseline_hr_bpm = round(float(np.mean(60000.0 / rr)), 2)
         own = math.nan
         if t[-1] - t[0] >= 50.0:
-            own = breathing_rate(rr, t_s=t)
+            own = breathing_rate(rr, t_s=t, band_hz=OWN_RATE_HZ)
         prompt = float(np.mean(self._settle_paces)) if self._settle_paces else math.nan
         if math.isfinite(own) and abs(own - prompt) > 0.75:
             self.own_rate_bpm = round(own, 2)
