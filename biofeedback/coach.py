@@ -361,7 +361,7 @@ class Coach:
         now = self.pace_bpm
         target = min(max(pace, o.min_pace_bpm), self._ceiling)
         new = now + max(-o.max_step_bpm, min(o.max_step_bpm, target - now))
-        new = round(min(max(new, o.min_pace_bpm), max(self._ceiling, o.min_pace_bpm)), 3)
+        new = round(new, 3)  # the target is within the bounds: a pace outside them moves back a step a breath
         changed = abs(new - now) > _EPS
         if changed or stage != self.stage or code != (self.decisions[-1].code if self.decisions else ""):
             self._pace = new
@@ -394,8 +394,7 @@ class Coach:
                 self._settle_rr += nn[inside].tolist()
                 self._settle_paces.append(pace_bpm)
         if evidence is None or evidence.corrected_share > MAX_CORRECTED_SHARE:
-            self._paused_breaths = max(self._paused_breaths, 1)
-            return
+            return  # not evidence: too few beats, or too many of them corrected
         self.breaths.append(evidence)
         self._update_following()
         self._followed.append(0.0 if self.following is False else 1.0)

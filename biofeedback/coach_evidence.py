@@ -73,8 +73,8 @@ class BreathEvidence:
     swing_bpm : float
         Peak-to-trough heart rate of the oscillation locked to the prompt, beats/min.
     phase_rad : float
-        Phase of that oscillation against the prompt (0: heart rate peaks at the inhale
-        onset), radians in (−π, π].
+        Phase of that oscillation against the prompt: how far into the breath heart rate
+        peaks (0: at the inhale onset; positive: later), radians in (−π, π].
     mean_hr_bpm : float
         Mean instantaneous heart rate of the breath's beats, beats/min.
     n_beats : int
@@ -150,8 +150,12 @@ def corrected_beats(t_s: FloatArray, rr_ms: FloatArray) -> tuple[FloatArray, Flo
         return t_s, nn, flagged
     chain = np.cumsum(rr_ms)
     t_nn = np.interp(np.cumsum(nn) * (chain[-1] / float(np.sum(nn))), chain, t_s)
-    near = np.abs(t_nn[:, None] - t_s[flagged][None, :]).min(axis=1)
-    return t_nn, nn, near < 1.5 * float(np.median(nn)) / 1000.0
+    # a corrected beat lies inside the span of an interval that was flagged
+    span_end = t_s[flagged]
+    span_start = span_end - rr_ms[flagged] / 1000.0
+    tol = 1e-6
+    inside = (t_nn[:, None] > span_start[None, :] + tol) & (t_nn[:, None] <= span_end[None, :] + tol)
+    return t_nn, nn, inside.any(axis=1)
 
 
 def _design(t_s: FloatArray, phase: FloatArray, trend: int) -> FloatArray:
