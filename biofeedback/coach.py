@@ -48,7 +48,7 @@ Examples
 ...     t += 1.0
 ...     pace = coach.on_beat(t_s=t, rr_ms=1000.0)
 >>> coach.stage, coach.baseline_hr_bpm
-('descend', 60.0)
+('search', 60.0)
 """
 
 from __future__ import annotations
@@ -233,7 +233,9 @@ class Coach:
         self.breaths: list[BreathEvidence] = []
         self.fit: PeakFit | None = None
         self._pace: float | None = o.settle_pace_bpm
-        self._ceiling: float = math.inf
+        self._ceiling: float = math.inf  # the person's own rate, once known
+        self._floor: float = 0.0  # just above a pace the person could not follow
+        self._followed_at: deque[tuple[float, float]] = deque(maxlen=32)  # (end, pace) of breaths followed
         # beats of the unbroken stretch since the last gap (raw), bounded
         self._t: deque[float] = deque(maxlen=400)
         self._rr: deque[float] = deque(maxlen=400)
@@ -359,7 +361,7 @@ class Coach:
         """Move toward ``pace`` by at most one step, within the bounds, and record why."""
         o = self.options
         now = self.pace_bpm
-        target = min(max(pace, o.min_pace_bpm), self._ceiling)
+        target = min(max(pace, o.min_pace_bpm, self._floor), max(self._ceiling, self._floor))
         new = now + max(-o.max_step_bpm, min(o.max_step_bpm, target - now))
         new = round(new, 3)  # the target is within the bounds: a pace outside them moves back a step a breath
         changed = abs(new - now) > _EPS
@@ -462,10 +464,27 @@ class Coach:
         if not follows:
             if self.stage != "wait":
                 self._resume_stage = self.stage
+            last_ok = max((p for e, p in self._followed_at if e > t_s - 120.0), default=None)
+            if last_ok is not None and self.pace_bpm < last_ok - _EPS:
+                # it was followed at a faster pace: this one may be too slow to breathe with
+                failed = self.pace_bpm
+                self._floor = max(self._floor, min(failed + o.search_step_bpm / 2.0, last_ok))
+                self._set(t_s, last_ok, "wait", "too-slow",
+                          f"Your heart rhythm stopped following at {failed:.2f}/min, perhaps too slow to breathe "
+                          "with comfortably: back to {pace:.2f}/min.")
+                return
+            if last_ok is None and self.pace_bpm > self.WAIT_PACE_BPM + _EPS and self.stage != "settle":
+                # never seen following: at a fast pace the swing may just be too small to see
+                self._set(t_s, self.WAIT_PACE_BPM, "wait", "not-following",
+                          "Your heart rhythm is not following the prompt yet: slowing to {pace:.2f}/min, "
+                          "where it shows more clearly. Breathe in as the prompt rises and out as it falls.")
+                return
             self._set(t_s, self.pace_bpm, "wait", "not-following",
                       "Your heart rhythm is not following the prompt: keeping {pace:.2f}/min. "
                       "Breathe in as the prompt rises and out as it falls.")
             return
+        if self.following is True:
+            self._followed_at.append((t_s, self.breaths[-1].pace_bpm))
         if self.stage == "wait":
             self._say(t_s, self._resume_stage, "following", "Your heart rhythm follows the prompt again.")
         fit = self._refit()
@@ -551,7 +570,7 @@ class Coach:
             self._set(t_s, pace + o.search_step_bpm, "search", "step-up",
                       f"Swing {self.breaths[-1].swing_bpm:.1f} beats/min at {pace:.2f}/min; back up to {{pace:.2f}}/min.")
             return
-        at_floor = pace <= max(self._sweep_lo, o.min_pace_bpm) + _EPS
+        at_floor = pace <= max(self._sweep_lo, o.min_pace_bpm, self._floor) + _EPS
         found = False
         if fit is not None and fit.curved and fit.peak_bpm - pace >= self.TURN_BELOW_BPM and fit.se_bpm <= 0.3:
             pace_arr, swing_arr, w = self._weights()
@@ -617,6 +636,7 @@ class Coach:
             drop_text = "" if drop is None else f" Heart rate is {drop:.1f}% below your start."
             self._set(t_s, est, stage, "steady", f"Staying near your best pace, {{pace:.2f}}/min.{drop_text}")
 
+    WAIT_PACE_BPM: Final[float] = 6.0  # a person never seen following waits at this pace, breaths/min
     RUN_BREATHS: Final[int] = 3  # a breath's swing is read over up to this many breaths at its pace
     TURN_BELOW_BPM: Final[float] = 1.25  # the search turns this far below a clear peak, breaths/min
     TURN_SHARE: Final[float] = 0.75  # ... where the swing is down to this share of the peak's
@@ -624,7 +644,7 @@ class Coach:
     DITHER_BPM: Final[float] = 0.2  # fine-tuning looks this far either side of the estimate, breaths/min
     DITHER_CONFIRM_BPM: Final[float] = 0.4  # confirming a known pace looks farther
     DITHER_BREATHS: Final[int] = 12  # fine-tuning breaths after which the estimate is used as it is
-    STEADY_BPM: Final[float] = 0.2  # then the pace follows the estimate only when it moved this far, breaths/min
+    STEADY_BPM: Final[float] = 0.3  # then the pace follows the estimate only when it moved this far, breaths/min
 
     def _plateau(self) -> bool:
         """The swing of the last 6 breaths is no longer growing."""

@@ -41,7 +41,8 @@ LAYER_OF: Final[dict[str, str]] = {
     "": "core",  # biofeedback/__init__.py
     "hrm": "core", "beats": "core", "notifications": "core", "artifacts": "core", "hrv": "core", "analysis": "core",
     "recording": "core", "pieces": "core", "errors": "core", "_validate": "core", "sound": "core",
-    "pacer": "core", "protocols": "core", "guide": "core", "coach": "core", "physiology": "core",
+    "pacer": "core", "protocols": "core", "guide": "core", "coach": "core", "coach_evidence": "core",
+    "evaluation": "core", "physiology": "core",
     "ratings": "core", "outcome": "core", "live_artifacts": "core",
     "sources": "sources", "emulator": "sources",
     "formats": "formats", "store": "formats", "paths": "formats", "track": "formats",

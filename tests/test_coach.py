@@ -201,7 +201,7 @@ def test_never_below_min_pace_and_never_faster_than_the_own_rate() -> None:
     assert slow.own_rate_bpm == pytest.approx(8.0, abs=0.2)
     # down from the baseline's 9 /min by 0.5 a breath, and never faster again
     down = [d.pace_bpm for d in slow.decisions if d.code == "descend"]
-    assert down == [8.5, 8.0]
+    assert down[:1] == [8.5]
     later = [d.pace_bpm for d in slow.decisions[slow.decisions.index(next(d for d in slow.decisions if d.pace_bpm == 8.0)):]]
     assert max(later) <= slow.own_rate_bpm + 1e-9 and max(paces[-50:]) <= slow.own_rate_bpm + 1e-9
 
@@ -262,8 +262,9 @@ def test_a_person_who_breathes_on_their_own_is_told_and_not_chased() -> None:
     assert coach.stage == "wait" and "not following the prompt" in coach.reason
     assert "not-following" in [d.code for d in coach.decisions]
     assert coach.own_rate_bpm == pytest.approx(13.0, abs=0.3)
-    # the pace stays where it was when the coach noticed
-    assert len(set(pacer.paces_bpm[pacer.onsets_s > 120.0].tolist())) == 1
+    # it slows to the waiting pace and keeps it
+    assert set(pacer.paces_bpm[pacer.onsets_s > 150.0].tolist()) == {Coach.WAIT_PACE_BPM}
+    assert coach.resonance_bpm is None
 
 
 def test_a_simulated_non_follower_is_recognised() -> None:
@@ -335,8 +336,11 @@ def test_real_recordings_who_never_saw_our_prompt_are_not_chased(name: str, beat
     guide = BreathGuide(coach, pacer)
     for ti, ri in zip(t, rr, strict=True):
         guide.on_beat(float(ti), float(ri))
-    assert coach.following is False
-    assert coach.stage == "wait" and coach.resonance_bpm is None
+    codes = [d.code for d in coach.decisions]
+    assert "not-following" in codes and coach.resonance_bpm is None
+    # it slowed to the waiting pace and stayed there, chasing nothing
+    waiting = pacer.paces_bpm[(pacer.onsets_s > 130.0) & (pacer.onsets_s < 590.0)]
+    assert waiting.size > 30 and set(waiting.tolist()) == {Coach.WAIT_PACE_BPM}
     assert coach.baseline_hr_bpm == pytest.approx(float(np.mean(60000.0 / rr[t <= 80.0])), rel=0.05)
     assert pacer.paces_bpm.min() >= 4.0 and steps_bpm(pacer).max() <= 0.5 + 1e-9
     assert all(d.reason for d in coach.decisions)
