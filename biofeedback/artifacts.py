@@ -281,45 +281,39 @@ def _rolling(x: FloatArray, width: int, qs: tuple[float, ...]) -> list[FloatArra
             block = np.quantile(view[lo : lo + _CHUNK_ROWS], qs, axis=1)
             for o, b in zip(out, block, strict=True):
                 o[half + lo : half + lo + b.size] = b
-        edges = np.r_[0:half, n - half : n]
+        edges = [*range(half), *range(n - half, n)]
     else:
-        edges = np.arange(n)
-    for o, v in zip(out, _window_quantiles(x, edges, half, qs), strict=True):
-        o[edges] = v
+        edges = list(range(n))
+    if edges:  # the shrinking windows, all at once
+        idx = np.asarray(edges, dtype=np.intp)
+        for o, v in zip(out, _edge_quantiles(x, idx, half, qs), strict=True):
+            o[idx] = v
     return out
 
 
-def _window_quantiles(x: FloatArray, rows: npt.NDArray[np.intp], half: int, qs: tuple[float, ...]) -> list[FloatArray]:
-    """Quantiles of the windows ``x[max(0, i - half) : i + half + 1]`` for each ``i`` in ``rows``,
-    all at once: what ``np.quantile`` (linear interpolation) gives for each window alone,
-    bit for bit, without a call per window (the shrunken windows at the ends of a short
-    series were most of the cost of correcting one)."""
-    n = x.size
-    if rows.size == 0:
-        return [np.empty(0) for _ in qs]
-    lo = np.maximum(rows - half, 0)
-    hi = np.minimum(rows + half + 1, n)
-    width = int((hi - lo).max())
-    idx = lo[:, None] + np.arange(width)[None, :]
-    valid = idx < hi[:, None]
-    block = np.where(valid, x[np.minimum(idx, n - 1)], np.inf)
-    block.sort(axis=1)
-    count = (hi - lo).astype(np.float64)
-    result = []
+def _edge_quantiles(x: FloatArray, idx: npt.NDArray[np.intp], half: int, qs: tuple[float, ...]) -> list[FloatArray]:
+    """``np.quantile(x[max(0, i - half) : i + half + 1], q)`` for each ``i`` in ``idx``, to the bit.
+
+    The windows are sorted as rows padded with +inf, and each quantile is numpy's "linear"
+    method (virtual index ``q (m - 1)``, then numpy's own two-sided lerp) on its row.
+    """
+    lo = np.maximum(idx - half, 0)
+    m = np.minimum(idx + half + 1, x.size) - lo  # window lengths
+    cols = np.arange(int(m.max()))
+    take = lo[:, None] + cols[None, :]
+    rows = np.where(cols[None, :] < m[:, None], x[np.minimum(take, x.size - 1)], np.inf)
+    rows.sort(axis=1)
+    r = np.arange(idx.size)
+    out = []
     for q in qs:
-        virtual = q * (count - 1.0)
-        below = np.floor(virtual)
-        gamma = virtual - below
-        i0 = below.astype(np.intp)
-        i1 = np.minimum(i0 + 1, (hi - lo) - 1)
-        a = np.take_along_axis(block, i0[:, None], axis=1)[:, 0]
-        b = np.take_along_axis(block, i1[:, None], axis=1)[:, 0]
+        virtual = (m - 1).astype(np.float64) * q
+        below = np.floor(virtual).astype(np.intp)
+        above = np.minimum(below + 1, m - 1)
+        t = virtual - below
+        a, b = rows[r, below], rows[r, above]
         diff = b - a
-        value = a + diff * gamma
-        upper = gamma >= 0.5
-        value[upper] = (b - diff * (1.0 - gamma))[upper]
-        result.append(value)
-    return result
+        out.append(np.where(t >= 0.5, b - diff * (1.0 - t), a + diff * t))
+    return out
 
 
 def _threshold(x: FloatArray, p: _Params) -> FloatArray:

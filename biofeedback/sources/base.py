@@ -18,14 +18,16 @@ is on the clock of ``t_arrival_s``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from biofeedback.beats import Measurement
 
-__all__ = ["HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
+__all__ = ["HeartRateSource", "IteratingSource", "PacedSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +105,89 @@ class HeartRateSource(Protocol):
     def clock_s(self) -> float:
         """Now, on the clock of ``t_arrival_s``, s."""
         ...
+
+
+class IteratingSource:
+    """What every source shares: one iteration at a time, closed by ``aclose`` and by
+    leaving ``async with``.
+
+    A subclass writes :meth:`_events`, an async generator of its events, plus ``info`` and
+    ``clock_s``. ``__aiter__`` starts a new iteration and remembers it (weakly), so that
+    :meth:`aclose` closes it in the caller's task rather than leaving that to asyncio's
+    async-generator finaliser. A subclass with more to stop extends :meth:`aclose` or
+    ``__aexit__`` (calling :meth:`_close_iteration` first).
+    """
+
+    _agen: weakref.ref[AsyncGenerator[SourceEvent, None]] | None = None
+
+    def _events(self) -> AsyncGenerator[SourceEvent, None]:
+        raise NotImplementedError
+
+    def __aiter__(self) -> AsyncIterator[SourceEvent]:
+        agen = self._events()
+        self._agen = weakref.ref(agen)
+        return agen
+
+    async def _close_iteration(self) -> None:
+        """Close the iteration in progress, if any (its ``finally`` blocks run now)."""
+        agen = None if self._agen is None else self._agen()
+        if agen is not None:
+            await agen.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the iteration in progress, if any."""
+        await self._close_iteration()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class PacedSource(IteratingSource):
+    """A source playing events whose arrival times it knows (a file, a stored session).
+
+    Its clock runs at :attr:`speed` times real time from the start of the iteration;
+    with ``speed`` None it plays as fast as it is read, and its clock is the arrival time
+    of the latest event handed out. A subclass sets :attr:`speed` and writes
+    ``_events`` as ``self._paced(its events)``.
+    """
+
+    speed: float | None = None
+    _start: float | None = None  # loop time of the start, s
+    _origin_s: float | None = None  # arrival time at the start, s
+    _last_s: float = 0.0  # arrival time of the latest event handed out, s
+
+    def clock_s(self) -> float:
+        """Now on the clock of the events' arrival times, s."""
+        if self.speed is None or self._start is None or self._origin_s is None:
+            return self._last_s
+        return self._origin_s + (asyncio.get_running_loop().time() - self._start) * self.speed
+
+    async def _paced(self, events: Iterable[SourceEvent], origin_s: float | None = None
+                     ) -> AsyncGenerator[SourceEvent, None]:
+        """Each of ``events`` once its arrival time has come on the source's clock.
+
+        Parameters
+        ----------
+        events : iterable of SourceEvent
+            In arrival order (read lazily, as they are due).
+        origin_s : float, optional
+            The clock's time at the start, s; by default the first event's arrival.
+        """
+        loop = asyncio.get_running_loop()
+        self._start = start = loop.time()
+        self._origin_s = origin_s
+        for event in events:
+            t_s = event.t_arrival_s
+            if self._origin_s is None:
+                self._origin_s = t_s
+            if self.speed is not None:
+                await asyncio.sleep(max(0.0, start + (t_s - self._origin_s) / self.speed - loop.time()))
+            else:
+                await asyncio.sleep(0)
+            self._last_s = max(self._last_s, t_s)
+            yield event

@@ -9,11 +9,7 @@ clock, so a replay gives the same beats, at any speed.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from types import TracebackType
-from typing import Self
+from collections.abc import AsyncGenerator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -21,12 +17,12 @@ import numpy.typing as npt
 from biofeedback._validate import check_positive
 from biofeedback.hrm import SensorContact
 from biofeedback.notifications import group_into_notifications
-from biofeedback.sources.base import Measurement, SourceEvent, SourceInfo
+from biofeedback.sources.base import Measurement, PacedSource, SourceEvent, SourceInfo
 
 __all__ = ["ReplaySource"]
 
 
-class ReplaySource:
+class ReplaySource(PacedSource):
     """A heart-rate source that plays RR intervals from memory.
 
     Parameters
@@ -62,47 +58,16 @@ class ReplaySource:
         self.speed = None if speed is None else check_positive(speed, "speed", "times real time")
         self.frames = group_into_notifications(rr_ms, period_s)
         self.kind = kind
-        self._start: float | None = None  # loop time of the start, s
-        self._last_s = 0.0
-        self._agen: weakref.ref[AsyncGenerator[SourceEvent, None]] | None = None
 
     def info(self) -> SourceInfo:
         """The source's kind and speed (1 when it plays as fast as it is read)."""
         return SourceInfo(kind=self.kind, speed=self.speed or 1.0)
 
-    def clock_s(self) -> float:
-        """Now on the recording's clock, s."""
-        if self.speed is None or self._start is None:
-            return self._last_s
-        return (asyncio.get_running_loop().time() - self._start) * self.speed
+    def _events(self) -> AsyncGenerator[SourceEvent, None]:
+        return self._paced((_measurement(t_s, rr) for t_s, rr in self.frames), origin_s=0.0)
 
-    def __aiter__(self) -> AsyncIterator[SourceEvent]:
-        agen = self._events()
-        self._agen = weakref.ref(agen)
-        return agen
 
-    async def aclose(self) -> None:
-        """Stop the iteration in progress, if any."""
-        agen = None if self._agen is None else self._agen()
-        if agen is not None:
-            await agen.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def _events(self) -> AsyncGenerator[SourceEvent, None]:
-        loop = asyncio.get_running_loop()
-        self._start = start = loop.time()
-        for t_s, rr in self.frames:
-            if self.speed is not None:
-                await asyncio.sleep(max(0.0, start + t_s / self.speed - loop.time()))
-            else:
-                await asyncio.sleep(0)
-            self._last_s = t_s
-            hr = round(60000.0 / (sum(rr) / len(rr))) if rr else 0
-            yield Measurement(t_arrival_s=t_s, heart_rate_bpm=hr, rr_ms=rr, contact=SensorContact.DETECTED)
+def _measurement(t_s: float, rr_ms: tuple[float, ...]) -> Measurement:
+    """One notification of the replay: its beats' mean heart rate, skin contact detected."""
+    hr = round(60000.0 / (sum(rr_ms) / len(rr_ms))) if rr_ms else 0
+    return Measurement(t_arrival_s=t_s, heart_rate_bpm=hr, rr_ms=rr_ms, contact=SensorContact.DETECTED)
