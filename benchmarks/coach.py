@@ -33,13 +33,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from biofeedback.coach import Coach  # noqa: E402
-from biofeedback.evaluation import PersonResult, Summary, run_session, summarise, target_rows  # noqa: E402
-from biofeedback.guide import BreathGuide  # noqa: E402
-from biofeedback.live_artifacts import LiveArtefactFilter  # noqa: E402
-from biofeedback.pacer import BreathPattern, Pacer  # noqa: E402
-from biofeedback.physiology import VARIANTS, sample_people  # noqa: E402
-from biofeedback.protocols import Controller, FixedPace, SteppedProtocol  # noqa: E402
+from biofeedback.coach import Coach
+from biofeedback.evaluation import PersonResult, Summary, run_session, summarise, target_rows
+from biofeedback.guide import BreathGuide
+from biofeedback.live_artifacts import LiveArtefactFilter
+from biofeedback.pacer import BreathPattern, Pacer
+from biofeedback.physiology import VARIANTS, sample_people
+from biofeedback.protocols import Controller, FixedPace, SteppedProtocol
 
 TUNING_SEED = 1  # the seed set the coach's settings were chosen on (default variant)
 SCORE_SEED = 2026

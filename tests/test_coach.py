@@ -98,7 +98,7 @@ def test_corrected_beats_split_a_missed_beat_and_keep_the_times() -> None:
     assert np.all(np.abs(nn - 900.0) < 100.0)
     clean = rr.copy()
     clean[20] /= 2.0
-    same_t, same_rr, none = corrected_beats(np.cumsum(clean) / 1000.0, clean)
+    _, same_rr, none = corrected_beats(np.cumsum(clean) / 1000.0, clean)
     assert same_rr is clean and not none.any()
 
 
