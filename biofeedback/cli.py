@@ -22,7 +22,6 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -40,7 +39,7 @@ NOT_A_MEDICAL_DEVICE = (
     "biofeedback is not a medical device. It is for relaxation and breathing practice only; "
     "it does not diagnose or treat anything. If you have symptoms, see a clinician."
 )
-DEMO_RR_FILE = "polarh10_slow_breathing.txt"  # shipped in biofeedback/data (a copy of sample_data/'s)
+DEMO_RR_FILE = "polarh10_slow_breathing.txt"  # a real Polar H10 session shipped in biofeedback/data (a copy of sample_data/'s)
 NOTHING_RECORDED = (
     "No beats recorded: check that the strap is worn with wet electrodes and in range "
     "('biofeedback scan' lists it), then try again"
@@ -80,19 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_force(p)
     p.set_defaults(subparser=p)
 
-    p = sub.add_parser(
-        "demo",
-        help="play a recorded session through an emulated strap and the real Bluetooth stack, then show its HRV",
-    )
-    p.add_argument("--out", type=Path, metavar="FILE.csv",
-                   help="where to write the recorded beats (default: a new demo-DATE-TIME.csv in the data folder)")
-    p.add_argument("--speed", type=_positive, default=40.0, help="times faster than real time (default 40)")
-    p.add_argument("--rr-file", type=Path, metavar="FILE",
-                   help=f"RR file the emulated strap plays (default: {DEMO_RR_FILE}, a real Polar H10 "
-                   "session shipped with biofeedback, also in sample_data/)")
-    p.add_argument("--plot", type=Path, metavar="FILE.png",
-                   help="where to draw the session (default: beside the CSV, ending .png)")
-    _add_force(p)
+    from biofeedback import cli_train
+
+    cli_train.add_parsers(sub)  # train, replay, demo
 
     p = sub.add_parser("show", help="HRV of a recording (RR text file or beat CSV) or of a stored session (its ID), "
                        "with an optional plot")
@@ -309,37 +298,6 @@ async def _record(args: argparse.Namespace, out: TextIO) -> int:
     return await _run_session(source, args.out, duration_s, out)
 
 
-def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    if args.rr_file is None:  # the shipped session, read where the package was installed
-        with resources.as_file(resources.files("biofeedback").joinpath("data", DEMO_RR_FILE)) as path:
-            args.rr_file = path
-            return _demo(args, out)
-    from biofeedback.errors import EmulatorError
-    from biofeedback.formats import check_writable
-    from biofeedback.paths import new_file
-
-    csv_path: Path = args.out if args.out is not None else new_file("demo", ".csv")
-    plot: Path = args.plot if args.plot is not None else csv_path.with_suffix(".png")
-    if args.plot is None and args.out is None and plot.exists():
-        plot = new_file("demo", ".png", folder=csv_path.parent)
-    check_writable(csv_path, force=args.force)
-    check_writable(plot, force=args.force)
-    print(f"The demo writes its beats to {csv_path} and its plot to {plot}", file=out)
-    try:
-        code = asyncio.run(_run_session(_emulated_source(args.rr_file, args.speed, 10.0, out), csv_path, None, out))
-    except EmulatorError as exc:
-        from biofeedback.formats import read_rr_file
-        from biofeedback.sources.replay import ReplaySource
-
-        print(f"note: {exc}. Replaying {args.rr_file} without the Bluetooth stack instead.", file=out)
-        source = ReplaySource(read_rr_file(args.rr_file), kind=f"replay:{args.rr_file.name}")
-        code = asyncio.run(_run_session(source, csv_path, None, out))
-    if code:
-        return code
-    print(file=out)
-    return _show(csv_path, plot, out, force=True)  # the plot path was checked above
-
-
 def _show(path: Path, plot: Path | None, out: TextIO, *, force: bool = False) -> int:
     from biofeedback.analysis import summarise
     from biofeedback.display.summary import format_summary
@@ -526,8 +484,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return asyncio.run(_scan(args, out))
         if args.command == "record":
             return asyncio.run(_record(args, out))
-        if args.command == "demo":
-            return _demo(args, out)
+        if args.command in ("train", "replay", "demo"):
+            from biofeedback import cli_train
+
+            return cli_train.run(args, out)
         if args.command == "show":
             return cli_history.show(args, out, _show)
         if args.command in cli_history.COMMANDS:

@@ -41,14 +41,16 @@ LAYER_OF: Final[dict[str, str]] = {
     "": "core",  # biofeedback/__init__.py
     "hrm": "core", "beats": "core", "notifications": "core", "artifacts": "core", "hrv": "core", "analysis": "core",
     "recording": "core", "pieces": "core", "errors": "core", "_validate": "core", "sound": "core",
-    "pacer": "core", "protocols": "core", "guide": "core", "coach": "core", "physiology": "core",
-    "ratings": "core", "history": "core",
+    "pacer": "core", "protocols": "core", "guide": "core", "coach": "core", "coach_evidence": "core",
+    "evaluation": "core", "physiology": "core",
+    "ratings": "core", "history": "core", "outcome": "core", "live_artifacts": "core",
     "sources": "sources", "emulator": "sources", "sources.frames": "sources", "sources.simulated": "sources",
     "sources.stored": "formats",  # reads the store
     "formats": "formats", "store": "formats", "paths": "formats", "track": "formats", "interchange": "formats",
     "display": "display", "plots": "display",
-    "session": "session",
-    "cli": "cli", "cli_history": "cli", "cli_interchange": "cli", "__main__": "cli", "emulator.__main__": "cli",
+    "session": "session", "training": "session",
+    "cli": "cli", "cli_train": "cli", "cli_history": "cli", "cli_interchange": "cli", "__main__": "cli",
+    "emulator.__main__": "cli",
 }
 THIRD_PARTY: Final[dict[str, set[str]]] = {
     "core": {"numpy", "scipy"},
