@@ -403,6 +403,17 @@ def _check_ui(args: argparse.Namespace, out: TextIO) -> str:
     return ui
 
 
+def _check_preset(args: argparse.Namespace) -> None:
+    """A wrong preset is a wrong option: one line, exit 2, before anything starts."""
+    from biofeedback.errors import InvalidInputError
+    from biofeedback.pacer import parse_preset
+
+    try:
+        parse_preset(args.preset)
+    except InvalidInputError as exc:
+        args.subparser.error(f"--preset: {exc}")
+
+
 def _plan_speed(args: argparse.Namespace, source: str) -> float | None:
     if args.speed is None:
         return 1.0
@@ -433,11 +444,10 @@ def _nothing_recorded(result: TrainResult) -> int:
 
 def _train(args: argparse.Namespace, out: TextIO) -> int:
     from biofeedback.display.rating import rating_asker, rating_lines
-    from biofeedback.pacer import parse_preset
     from biofeedback.ratings import Ratings
 
     ui = _check_ui(args, out)
-    parse_preset(args.preset)  # a wrong name: one line before anything starts
+    _check_preset(args)
     if args.sound or ui == "sound":
         from biofeedback.display.sound import load_sounddevice
 
@@ -504,6 +514,7 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
         return _nothing_recorded(result)
     if not Path(what).is_file():
         args.subparser.error(f"{what}: neither a session id nor a file")
+    _check_preset(args)
     plan = TrainPlan(source=what, minutes=args.minutes, ui=ui, preset=args.preset,
                      target_drop_pct=args.target_drop, inhale_share=args.inhale_share, speed=speed,
                      data_dir=args.data_dir, store=False, start_pace_bpm=None, compare_with=-1)
@@ -517,6 +528,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from biofeedback.paths import new_file
 
     ui = _check_ui(args, out) if args.ui is not None else "none"
+    _check_preset(args)
     speed = DEMO_SPEED if args.speed is None else (None if math.isinf(args.speed) else float(args.speed))
     folder = _store_path(args.data_dir).parent
     plot: Path = args.plot if args.plot is not None else new_file("demo", ".png", folder=folder)

@@ -1,0 +1,247 @@
+"""`biofeedback train`, `replay` and `demo` end to end: what the store holds afterwards, beat by
+beat and decision by decision, from a file, the simulated person and the emulated strap."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ble_helpers import quantised
+from test_cli_strap import bluez_in_thread
+
+from biofeedback.beats import BeatFlags
+from biofeedback.cli import main
+from biofeedback.emulator import EmulatedStrap, frames_from_rr
+from biofeedback.formats import read_rr_file
+from biofeedback.notifications import group_into_notifications
+from biofeedback.cli_train import TrainPlan, run_plan
+from biofeedback.outcome import breath_swings_bpm, session_outcome
+from biofeedback.pacer import BreathPattern, Pacer
+from biofeedback.paths import store_path
+from biofeedback.store import SessionStore
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "sample_data" / "polarh10_slow_breathing.txt"
+WAIT_S = 60.0  # longest wait for a child process to get somewhere (a deadline, not a speed test)
+
+
+def data_dir() -> Path:
+    return Path(os.environ["BIOFEEDBACK_HOME"])  # set for every test by conftest
+
+
+def store() -> SessionStore:
+    return SessionStore(store_path(data_dir()))
+
+
+def beats_within(rr_ms: np.ndarray, minutes: float) -> np.ndarray:
+    """The intervals of an unbroken file whose beats fall within the first ``minutes``."""
+    return rr_ms[np.cumsum(rr_ms) / 1000.0 <= minutes * 60.0]
+
+
+# ---------------------------------------------------------------------------- from a file, a fixed pace
+
+
+def test_train_from_a_file_keeps_every_beat_with_the_pace_and_phase_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--source", str(SAMPLE), "--preset", "fixed:5.5", "--inhale-share", "0.45",
+                 "--minutes", "4", "--speed", "max", "--ui", "none"]) == 0
+    out = capsys.readouterr().out
+    rr = beats_within(read_rr_file(SAMPLE), 4)
+    with store() as s:
+        (stored,) = s.sessions()
+        table = s.beat_table(stored.id)
+        coach = s.events(stored.id, "coach")
+        rec = s.recording(stored.id)
+    np.testing.assert_array_equal(table.rr_ms, rr)  # every beat, to the bit
+    np.testing.assert_allclose(table.t_s, np.cumsum(rr) / 1000.0, rtol=0, atol=1e-9)
+    # the heart rate of each beat's notification (the replay groups the beats as a strap does)
+    hr = [round(60000.0 / (sum(f) / len(f))) for _, f in group_into_notifications(rr, 1.0) for _ in f]
+    np.testing.assert_array_equal(table.hr_bpm, hr)
+    pacer = Pacer(BreathPattern(5.5, inhale_share=0.45))
+    np.testing.assert_array_equal(table.pace_bpm, np.full(rr.size, 5.5))
+    np.testing.assert_allclose(table.phase, [pacer.at(t).phase for t in table.t_s], rtol=0, atol=1e-12)
+    # the one decision of a fixed pace, with its stage, reason and data
+    assert [(e.t_s, e.stage, e.detail, e.data) for e in coach] == [
+        (rr[0] / 1000.0, "fixed", "a fixed pace of 5.5 breaths/min", {"pace_bpm": 5.5, "code": "fixed"})]
+    assert stored.status == "complete"
+    assert stored.settings["preset"] == "fixed:5.5" and stored.settings["inhale_share"] == 0.45
+    assert stored.settings["source"] == "replay:polarh10_slow_breathing.txt" and stored.settings["speed"] == "max"
+    # the summary stored is the outcome of what was stored, and the printed lines say it
+    pacer.at(rec.t_s[-1] + 30.0)
+    t = np.cumsum(rr) / 1000.0
+    baseline = float(np.mean(60000.0 / rr[t - t[0] < 60.0]))  # the fixed pace's: of the first minute of beats
+    expected = session_outcome(rec, pacer.onsets_s, n_decisions=1, baseline_hr_bpm=baseline)
+    assert stored.summary == pytest.approx(json.loads(json.dumps(expected.summary())))
+    assert stored.baseline_hr_bpm == pytest.approx(expected.baseline_hr_bpm)
+    assert stored.baseline_hr_bpm == pytest.approx(baseline)
+    assert stored.final_hr_bpm == pytest.approx(60000.0 / rr[t >= t[-1] - 60].mean())  # no artefact in the last minute
+    assert stored.resonance_bpm is None and stored.quality == pytest.approx(1 - stored.summary["n_artefacts"] / rr.size)
+    assert f"Session: 03:59 (mm:ss), {rr.size} beats." in out
+    assert f"Kept as session {stored.id} in {store_path(data_dir())}." in out
+
+
+def test_the_swing_per_breath_shown_is_that_of_the_breaths_the_pacer_showed() -> None:
+    plan = TrainPlan(source=str(SAMPLE), preset="fixed:6", minutes=5, speed=None, ui="none", store=False)
+    result = asyncio.run(run_plan(plan, io.StringIO()))
+    rec = result.session.recording()
+    pacer = Pacer(BreathPattern(6.0))
+    pacer.at(rec.t_s[-1])
+    ends, swings = breath_swings_bpm(rec.t_s, rec.rr_ms, pacer.onsets_s)
+    # the guide kept the last 20 breaths' swings; the file has no artefact, so every beat counted
+    assert result.guide.filter.n_rejected == 0
+    np.testing.assert_allclose(list(result.guide.swings_bpm), swings[-20:], rtol=1e-12)
+    np.testing.assert_allclose(list(result.guide.swings_t_s), ends[-20:], rtol=1e-12)
+    frame = result.session.displays[0].frame(rec.t_s[-1])
+    assert frame.swing_bpm == pytest.approx(swings[-1])
+    assert frame.swing_trend_bpm == pytest.approx(swings[-3:].mean() - swings[-6:-3].mean())
+    assert frame.pace_bpm == 6.0 and frame.stage == "fixed" and frame.remaining_s == pytest.approx(300 - rec.t_s[-1])
+
+
+# ---------------------------------------------------------------------------- mistakes, one line each
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["--source", "ble", "--speed", "10"], "--speed is for sim and files"),
+    (["--source", "sim:x"], "the seed after 'sim:' must be a whole number"),
+    (["--source", "no-such-file.txt"], "no-such-file.txt: no such file"),
+    (["--preset", "fast"], "unknown breathing preset 'fast'"),
+    (["--preset", "fixed:0"], "the pace after 'fixed:' must be a number"),
+    (["--inhale-share", "1.5"], "must be a share between 0 and 1"),
+    (["--minutes", "-1"], "'-1' must be greater than 0"),
+    (["--ui", "tv"], "invalid choice: 'tv'"),
+    (["--eyes-closed", "--ui", "terminal"], "--eyes-closed is --ui sound"),
+    (["--rate", "--no-rating"], "not allowed with argument"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_a_wrong_option_is_one_line_and_exit_2(argv: list[str], words: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        code = main(["train", *argv])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0], err
+    assert not store_path(data_dir()).exists()  # nothing was started
+
+
+def test_replay_of_a_session_that_is_not_there_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "42", "--ui", "none"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no session 42" in err[0]
+
+
+SOUNDLESS = """\
+import sys
+sys.modules["sounddevice"] = None  # as if the optional extra were not installed
+from biofeedback.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("how", [["--sound"], ["--eyes-closed"], ["--ui", "sound"]], ids=" ".join)
+def test_sound_without_sounddevice_is_one_line_saying_what_to_install(how: list[str], tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-c", SOUNDLESS, "train", "--source", str(SAMPLE), "--no-rating", *how],
+                         capture_output=True, text=True, timeout=120, check=False,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.splitlines() == ["biofeedback: error: sound needs the sounddevice package: pip install "
+                                       "'biofeedback[sound]' (and, on Debian or Ubuntu, apt-get install libportaudio2)"]
+    assert not store_path(data_dir()).exists()
+
+
+# ---------------------------------------------------------------------------- ratings
+
+
+def test_ratings_before_and_after_are_stored_with_rate(tmp_path: Path) -> None:
+    # --rate asks even off a terminal: the keys come from stdin, one character each
+    out = subprocess.run([sys.executable, "-m", "biofeedback", "train", "--source", str(SAMPLE), "--preset", "fixed:6",
+                          "--minutes", "1", "--speed", "max", "--ui", "none", "--rate"],
+                         input="7x4t\n", capture_output=True, text=True, timeout=120, check=False,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr
+    with store() as s:
+        (stored,) = s.sessions()
+    # before: 7 and 4 ("x" is no answer); after: 10 ("t"), then Enter skips tension
+    assert (stored.pain_before, stored.tension_before, stored.pain_after, stored.tension_after) == (7, 4, 10, None)
+    assert "Pain: 7 before, 10 after (3 more)." in out.stdout
+    assert "Tension: 4 before, not rated after." in out.stdout
+
+
+def test_ui_none_asks_nothing_without_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--source", str(SAMPLE), "--preset", "fixed:6", "--minutes", "1", "--speed", "max",
+                 "--ui", "none"]) == 0
+    assert "How much pain" not in capsys.readouterr().out
+    with store() as s:
+        (stored,) = s.sessions()
+    assert (stored.pain_before, stored.pain_after) == (None, None)
+
+
+# ---------------------------------------------------------------------------- Ctrl-C, SIGKILL
+
+
+def child(*argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "biofeedback", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def wait_for_beats(n: int) -> int:
+    """Wait until the store holds at least ``n`` beats of its one session; return how many."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if store_path(data_dir()).exists():
+            with store() as s:
+                sessions = s.sessions()
+                if sessions and sessions[0].n_beats >= n:
+                    return sessions[0].n_beats
+        time.sleep(0.1)
+    raise AssertionError(f"the store never held {n} beats")
+
+
+def test_ctrl_c_ends_the_session_early_and_keeps_it() -> None:
+    proc = child("train", "--source", str(SAMPLE), "--preset", "fixed:6", "--speed", "20", "--ui", "none",
+                 "--no-rating")
+    wait_for_beats(60)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=WAIT_S)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    with store() as s:
+        (stored,) = s.sessions()
+        table = s.beat_table(stored.id)
+    assert stored.status == "incomplete" and stored.summary["ended_early"] is True
+    assert stored.n_beats == table.rr_ms.size >= 60
+    np.testing.assert_array_equal(table.rr_ms, read_rr_file(SAMPLE)[:stored.n_beats])
+    assert f"{stored.n_beats} beats, ended early (it is kept)." in stdout
+
+
+def test_sigkill_keeps_everything_up_to_the_last_second_and_the_session_replays(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    proc = child("train", "--source", str(SAMPLE), "--preset", "fixed:6", "--speed", "20", "--ui", "none",
+                 "--no-rating")
+    seen = wait_for_beats(100)
+    proc.kill()
+    proc.communicate(timeout=WAIT_S)
+    assert proc.returncode == -signal.SIGKILL
+    rr = read_rr_file(SAMPLE)
+    with store() as s:  # opening it marks the dead writer's session interrupted
+        (stored,) = s.sessions()
+        table = s.beat_table(stored.id)
+        frames = s.frames(stored.id)
+        coach = s.events(stored.id, "coach")
+    assert stored.status == "interrupted" and not stored.complete and stored.summary is None
+    # every beat committed before the kill is there, in order, to the bit; each beat was
+    # committed as it came (no batch at a real-time speed), so at most the one being written is lost
+    assert stored.n_beats >= seen
+    np.testing.assert_array_equal(table.rr_ms, rr[:stored.n_beats])
+    np.testing.assert_array_equal(table.pace_bpm, np.full(stored.n_beats, 6.0))
+    assert len(coach) == 1 and coach[0].data == {"pace_bpm": 6.0, "code": "fixed"}
+    assert frames == []  # a file has no strap frames; the beats are what is replayed
+    assert stored.duration_s == pytest.approx(float(np.sum(rr[:stored.n_beats])) / 1000.0)
