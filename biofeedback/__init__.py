@@ -29,6 +29,16 @@ _LAZY: dict[str, str] = {
     "MalformedFrameError": "biofeedback.errors",
     "HeartRateMeasurement": "biofeedback.hrm",
     "SensorContact": "biofeedback.hrm",
+    "BreathGuide": "biofeedback.guide",
+    "BreathPattern": "biofeedback.pacer",
+    "BreathState": "biofeedback.pacer",
+    "Pacer": "biofeedback.pacer",
+    "Preset": "biofeedback.pacer",
+    "parse_preset": "biofeedback.pacer",
+    "Controller": "biofeedback.protocols",
+    "Decision": "biofeedback.protocols",
+    "FixedPace": "biofeedback.protocols",
+    "SteppedProtocol": "biofeedback.protocols",
 }
 
 __all__ = [
@@ -36,20 +46,33 @@ __all__ = [
     "BeatClock",
     "BeatFlags",
     "BiofeedbackError",
+    "BreathGuide",
+    "BreathPattern",
+    "BreathState",
+    "Controller",
+    "Decision",
+    "FixedPace",
     "Gap",
     "HeartRateMeasurement",
     "InvalidInputError",
     "MalformedFrameError",
     "Measurement",
+    "Pacer",
+    "Preset",
     "SensorContact",
+    "SteppedProtocol",
     "__version__",
     "beat_times_s",
+    "parse_preset",
 ]
 
 if TYPE_CHECKING:
     from biofeedback.beats import Beat, BeatClock, BeatFlags, Gap, Measurement, beat_times_s
     from biofeedback.errors import BiofeedbackError, InvalidInputError, MalformedFrameError
+    from biofeedback.guide import BreathGuide
     from biofeedback.hrm import HeartRateMeasurement, SensorContact
+    from biofeedback.pacer import BreathPattern, BreathState, Pacer, Preset, parse_preset
+    from biofeedback.protocols import Controller, Decision, FixedPace, SteppedProtocol
 
 
 def __getattr__(name: str) -> Any:

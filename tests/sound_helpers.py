@@ -1,8 +1,7 @@
-"""Helpers for the sound tests: a breathing curve, an audio server with no sound card, analysis.
+"""Helpers for the sound tests: the pacer playing a schedule, an audio server with no sound card, analysis.
 
-``breathing`` is a small stand-in with the Pacer's contract (raised-cosine fullness over the
-inhale, full during hold_in, raised-cosine fall over the exhale, pace changes at breath
-onsets). When biofeedback.pacer is on main, the sound tests can take ``Pacer.fullness_at``.
+``PacedSchedule`` drives the real :class:`biofeedback.pacer.Pacer` through a schedule of paces,
+so the sound tests hear exactly what the prompt shows (``Pacer.fullness_at``).
 
 Playing for real without a sound card: PulseAudio with a null sink consumes samples at the real
 sample rate (the ALSA ``null`` plugin alone consumes them as fast as they come, so a stream on it
@@ -14,48 +13,43 @@ application plays is also written, raw, to a file.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from biofeedback.pacer import BreathPattern, Pacer
 
-@dataclass(frozen=True)
-class Breathing:
-    """Fullness over time for ``schedule``: ``[(pace_bpm, n_breaths), ...]`` from ``start_s``."""
 
-    schedule: tuple[tuple[float, int], ...]
-    start_s: float = 0.0
-    inhale_share: float = 0.4
+class PacedSchedule:
+    """The real :class:`~biofeedback.pacer.Pacer` made to play ``schedule``: ``[(pace_bpm,
+    n_breaths), ...]`` from ``start_s``, each new pace requested just before its first breath
+    (no step limit, so a test can change pace by more than 0.5 at once). After the schedule the
+    pacer breathes on at the last pace."""
 
-    @property
-    def onsets_s(self) -> npt.NDArray[np.float64]:
-        """Onset of every breath and the end of the last, s."""
-        periods = [60.0 / pace for pace, n in self.schedule for _ in range(n)]
-        return self.start_s + np.concatenate([[0.0], np.cumsum(periods)])
+    def __init__(self, schedule: tuple[tuple[float, int], ...], start_s: float = 0.0,
+                 inhale_share: float = 0.4) -> None:
+        self.pacer = Pacer(BreathPattern(schedule[0][0], inhale_share), start_s, max_step_bpm=math.inf)
+        onset = start_s
+        for pace, n in schedule:
+            self.pacer.request(pace)
+            for _ in range(n):
+                self.pacer.at(onset)  # fixes the breath that begins here at the pace asked for
+                onset += 60.0 / pace
+        self.end_s = onset
+        self.onsets_s = np.append(self.pacer.onsets_s, onset)  # every breath's onset and the end of the last, s
+        assert self.onsets_s.size == sum(n for _, n in schedule) + 1
+        self.fullness_at = self.pacer.fullness_at
 
     def inhale_ends_s(self) -> npt.NDArray[np.float64]:
-        on = self.onsets_s
-        return on[:-1] + self.inhale_share * np.diff(on)
-
-    def fullness_at(self, t_s: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """0 before the first and after the last breath; raised cosines in between."""
-        t = np.asarray(t_s, dtype=np.float64)
-        on = self.onsets_s
-        k = np.clip(np.searchsorted(on, t, side="right") - 1, 0, on.size - 2)
-        period = on[k + 1] - on[k]
-        phase = (t - on[k]) / period
-        inside = (t >= on[0]) & (t < on[-1])
-        share = self.inhale_share
-        inhale = 0.5 - 0.5 * np.cos(np.pi * np.clip(phase / share, 0.0, 1.0))
-        exhale = 0.5 + 0.5 * np.cos(np.pi * np.clip((phase - share) / (1.0 - share), 0.0, 1.0))
-        return np.where(inside, np.where(phase < share, inhale, exhale), 0.0)
+        """The end of each breath's inhale, s."""
+        return np.array([t + self.pacer.at(t).part_left_s for t in self.onsets_s[:-1]])
 
 
 def rms_envelope(y: npt.NDArray[np.float64], rate_hz: float, window_s: float = 0.05) -> tuple[

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sound_helpers import Breathing
+from sound_helpers import PacedSchedule
 
 from biofeedback.display.sound import SoundPrompt
 
@@ -37,7 +37,7 @@ def main() -> None:
     config = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     schedule = tuple((float(p), int(n)) for p, n in config["schedule"])
     origin = time.monotonic()
-    breathing: list[Breathing] = []  # set once the stream runs steadily
+    breathing: list[PacedSchedule] = []  # set once the stream runs steadily
 
     skew_s = float(config.get("clock_skew_s", 0.0))
 
@@ -57,8 +57,8 @@ def main() -> None:
     while not running_steadily(blocks, now_s()):
         time.sleep(0.01)
     start_s = now_s() - skew_s + config["start_after_s"]
-    breathing.append(Breathing(schedule, start_s=start_s))
-    end_s = float(breathing[0].onsets_s[-1]) + config["end_after_s"]
+    breathing.append(PacedSchedule(schedule, start_s=start_s))
+    end_s = breathing[0].end_s + config["end_after_s"]
     while now_s() - skew_s < end_s:
         time.sleep(0.05)
     prompt.close()

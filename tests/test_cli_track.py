@@ -15,8 +15,6 @@ from biofeedback.cli import main
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sound_helpers import breath_period_s
 
-pytest.importorskip("biofeedback.pacer", reason="the track follows biofeedback.pacer (helper pacer's module)")
-
 
 def test_track_writes_a_wav_at_the_pace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "pace.wav"

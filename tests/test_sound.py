@@ -22,7 +22,7 @@ from biofeedback.sound import BlockClock, BreathSynth
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sound_helpers import (
-    Breathing,
+    PacedSchedule,
     envelope_lag_s,
     local_maxima,
     null_sink_server,
@@ -69,7 +69,7 @@ def test_louder_and_higher_when_full() -> None:
 
 
 def test_blocks_equal_one_shot_and_have_no_clicks() -> None:
-    breathing = Breathing(((6.0, 1), (10.0, 2)), start_s=0.0)  # a pace change at t = 10 s
+    breathing = PacedSchedule(((6.0, 1), (10.0, 2)), start_s=0.0)  # a pace change at t = 10 s
     t = np.arange(int(22 * RATE)) / RATE
     x = breathing.fullness_at(t)
     one = BreathSynth(RATE).render(x)
@@ -132,7 +132,7 @@ def test_block_clock_keeps_blocks_contiguous_and_follows_the_measurement() -> No
 def test_each_block_is_rendered_for_when_it_will_be_heard() -> None:
     from biofeedback.display.sound import BlockRenderer
 
-    breathing = Breathing(((12.0, 3),), start_s=9.0)
+    breathing = PacedSchedule(((12.0, 3),), start_s=9.0)
     now = [10.0]
     renderer = BlockRenderer(breathing.fullness_at, lambda: now[0], sample_rate_hz=RATE)
     reference = BreathSynth(RATE)
@@ -258,8 +258,8 @@ def test_plays_in_step_with_the_breath_through_alsa_with_no_sound_card(tmp_path:
     rate = result["sample_rate_hz"]
     assert rate == 48000.0
     start_s = result["start_s"]
-    breathing = Breathing(schedule, start_s=start_s)
-    end_s = float(breathing.onsets_s[-1])
+    breathing = PacedSchedule(schedule, start_s=start_s)
+    end_s = breathing.end_s
     synth = BreathSynth(rate)
     inhale_ends = breathing.inhale_ends_s()
 

@@ -173,6 +173,29 @@ def test_wal_mode_lets_a_reader_read_while_a_session_is_written(tmp_path: Path) 
         assert writer.session(sid).status == "recording"
 
 
+def test_a_recording_read_during_a_live_session_is_one_moment_of_it(tmp_path: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "sessions.db"
+    with SessionStore(path) as writer, SessionStore(path) as reader:
+        sid = writer.start_session(META)
+        writer.add_beat(sid, Beat(1.0, 1000.0))
+        read_beats = reader.beat_table
+
+        def beats_then_the_writer_goes_on(session_id: int):  # type: ignore[no-untyped-def]
+            table = read_beats(session_id)
+            writer.add_gap(sid, Gap(start_s=1.0, end_s=9.0, reason="link lost"))  # between the reader's reads
+            writer.add_beat(sid, Beat(10.0, 1000.0, BeatFlags.AFTER_GAP))
+            return table
+
+        reader.beat_table = beats_then_the_writer_goes_on  # type: ignore[method-assign]
+        rec = reader.recording(sid)
+        assert (rec.n_beats, rec.gaps) == (1, ())  # not a gap whose beat it did not read ...
+        assert not caplog.records  # ... nor a warning about a gap that seems to have lost its beat
+        del reader.beat_table
+        rec = reader.recording(sid)
+        assert rec.n_beats == 2 and rec.gaps == (Gap(start_s=1.0, end_s=9.0, reason="link lost"),)
+
+
 WRITER = textwrap.dedent(
     """
     import datetime as dt, sys

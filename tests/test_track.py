@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from biofeedback.errors import FileFormatError, InvalidInputError
+from biofeedback.pacer import BreathPattern, Pacer
 from biofeedback.sound import BreathSynth
 from biofeedback.track import TRACK_RATE_HZ, write_track
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sound_helpers import Breathing, breath_period_s, rms_envelope, zero_crossing_pitch
+from sound_helpers import breath_period_s, rms_envelope, zero_crossing_pitch
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -29,7 +30,7 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 @pytest.mark.parametrize("pace_bpm", [5.5, 6.5])
 def test_the_breath_period_measured_from_the_file_is_the_pace(tmp_path: Path, pace_bpm: float) -> None:
     minutes = 3.0
-    breathing = Breathing(((pace_bpm, int(minutes * pace_bpm) + 1),), inhale_share=0.4)
+    breathing = Pacer(BreathPattern(pace_bpm, inhale_share=0.4))
     path = tmp_path / "pace.wav"
     n = write_track(path, breathing.fullness_at, minutes * 60)
     y, rate = read_wav(path)

@@ -352,6 +352,22 @@ class SessionStore:
             conn.execute("RELEASE whole" if nested else "COMMIT")
 
     @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the file, even while another program writes to it
+        (a read transaction; inside this store's own open transaction, that one's state)."""
+        if self._conn.in_transaction:
+            yield
+            return
+        with translated(self.path):
+            self._conn.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            if self._conn.in_transaction:
+                with translated(self.path):
+                    self._conn.execute("COMMIT")
+
+    @contextmanager
     def batch(self, max_delay_s: float = 1.0) -> Iterator[None]:
         """Group the writes made inside into transactions committed at most ``max_delay_s``
         apart (at the first write after that), and at the end, however it ends.
@@ -809,9 +825,10 @@ class SessionStore:
         flagged after a gap whose gap was not stored gets one spanning exactly the time
         between the beats, with reason ``"not stored"``.
         """
-        meta = self.session(session_id).meta
-        beats = self.beat_table(session_id)
-        events = self.events(session_id)
+        with self._snapshot():  # beats and events of one moment, while a live session adds to them
+            meta = self.session(session_id).meta
+            beats = self.beat_table(session_id)
+            events = self.events(session_id)
         stored = sorted(
             (Gap(start_s=e.t_s, end_s=float(e.data["end_s"]), reason=e.detail) for e in events if e.kind == GAP),
             key=lambda g: g.start_s,
