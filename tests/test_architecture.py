@@ -43,7 +43,8 @@ LAYER_OF: Final[dict[str, str]] = {
     "recording": "core", "pieces": "core", "errors": "core", "_validate": "core", "sound": "core",
     "pacer": "core", "protocols": "core", "guide": "core", "coach": "core", "physiology": "core",
     "ratings": "core", "outcome": "core", "live_artifacts": "core",
-    "sources": "sources", "emulator": "sources",
+    "sources": "sources", "emulator": "sources", "sources.frames": "sources",
+    "sources.stored": "formats",  # reads the store
     "formats": "formats", "store": "formats", "paths": "formats", "track": "formats",
     "display": "display", "plots": "display",
     "session": "session", "training": "session",

@@ -18,14 +18,15 @@ is on the clock of ``t_arrival_s``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from biofeedback.beats import Measurement
 
-__all__ = ["HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
+__all__ = ["HeartRateSource", "IteratingSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +104,43 @@ class HeartRateSource(Protocol):
     def clock_s(self) -> float:
         """Now, on the clock of ``t_arrival_s``, s."""
         ...
+
+
+class IteratingSource:
+    """What every source shares: one iteration at a time, closed by ``aclose`` and by
+    leaving ``async with``.
+
+    A subclass writes :meth:`_events`, an async generator of its events, plus ``info`` and
+    ``clock_s``. ``__aiter__`` starts a new iteration and remembers it (weakly), so that
+    :meth:`aclose` closes it in the caller's task rather than leaving that to asyncio's
+    async-generator finaliser. A subclass with more to stop extends :meth:`aclose` or
+    ``__aexit__`` (calling :meth:`_close_iteration` first).
+    """
+
+    _agen: weakref.ref[AsyncGenerator[SourceEvent, None]] | None = None
+
+    def _events(self) -> AsyncGenerator[SourceEvent, None]:
+        raise NotImplementedError
+
+    def __aiter__(self) -> AsyncIterator[SourceEvent]:
+        agen = self._events()
+        self._agen = weakref.ref(agen)
+        return agen
+
+    async def _close_iteration(self) -> None:
+        """Close the iteration in progress, if any (its ``finally`` blocks run now)."""
+        agen = None if self._agen is None else self._agen()
+        if agen is not None:
+            await agen.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the iteration in progress, if any."""
+        await self._close_iteration()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

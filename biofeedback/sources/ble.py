@@ -2,10 +2,11 @@
 
 The strap notifies the Heart Rate Measurement characteristic (0x2A37) about once a
 second. The notification handler does one thing: it puts ``(arrival time, bytes)`` on an
-:class:`asyncio.Queue`; the async iterator takes them off, decodes them with
-:meth:`biofeedback.hrm.HeartRateMeasurement.from_bytes` and yields
-:class:`~biofeedback.beats.Measurement` values. A frame that does not decode is counted
-(:attr:`BleSource.malformed_frames`), logged and skipped; it never stops the stream.
+:class:`asyncio.Queue`; the async iterator takes them off, decodes them with a
+:class:`~biofeedback.sources.frames.FrameDecoder` (the decoder stored sessions replay
+through) and yields :class:`~biofeedback.beats.Measurement` values. A frame that does not
+decode is counted (:attr:`BleSource.malformed_frames`), logged and skipped; it never stops
+the stream.
 
 When the link drops, bleak's ``disconnected_callback`` puts a marker on the same queue,
 behind every notification that arrived before the loss, so those are all delivered
@@ -23,11 +24,9 @@ import asyncio
 import contextlib
 import logging
 import time
-import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -35,11 +34,11 @@ from bleak.backends.device import BLEDevice
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
 from biofeedback._validate import check_positive
-from biofeedback.beats import Measurement
-from biofeedback.errors import ConnectError, InvalidInputError, MalformedFrameError
-from biofeedback.hrm import BATTERY_LEVEL_UUID, HEART_RATE_MEASUREMENT_UUID, HeartRateMeasurement
-from biofeedback.sources.base import LinkLost, LinkRestored, SourceEvent, SourceInfo
+from biofeedback.errors import ConnectError, InvalidInputError
+from biofeedback.hrm import BATTERY_LEVEL_UUID, HEART_RATE_MEASUREMENT_UUID
+from biofeedback.sources.base import IteratingSource, LinkLost, LinkRestored, SourceEvent, SourceInfo
 from biofeedback.sources.bluez_errors import bluetooth_errors, reason, unavailable
+from biofeedback.sources.frames import FrameDecoder
 from biofeedback.sources.scan import SETTLE_S, StrapInfo, find_strap
 
 __all__ = ["BleSource"]
@@ -63,7 +62,7 @@ class _LinkDown:
 _QueueItem = tuple[float, bytes] | _LinkDown
 
 
-class BleSource:
+class BleSource(IteratingSource):
     """Measurements from a BLE heart-rate strap, as an async iterator.
 
     Parameters
@@ -151,13 +150,12 @@ class BleSource:
 
         self.strap: StrapInfo | None = None
         self.battery_percent: int | None = None
-        self.malformed_frames = 0
+        self._decoder = FrameDecoder()
         self.connects = 0
         self.backoff_delays_s: list[float] = []
 
         self._active = False
         self._stopped: asyncio.Event | None = None  # set once an iteration has shut down
-        self._agen: weakref.ref[AsyncGenerator[SourceEvent, None]] | None = None
         self._epoch = 0  # one per connection attempt; tells stale link-loss markers apart
 
     # -- public iteration / lifetime -------------------------------------------------
@@ -175,29 +173,16 @@ class BleSource:
         """Now on the clock of ``t_arrival_s`` (``clock()``), s."""
         return self.clock()
 
-    def __aiter__(self) -> AsyncIterator[SourceEvent]:
-        agen = self._events()
-        self._agen = weakref.ref(agen)
-        return agen
+    @property
+    def malformed_frames(self) -> int:
+        """Notifications that did not decode, counted and skipped."""
+        return self._decoder.malformed_frames
 
     async def aclose(self) -> None:
         """Stop the iteration (if any) and wait until the strap is disconnected."""
-        agen = None if self._agen is None else self._agen()
-        if agen is not None:
-            await agen.aclose()
+        await self._close_iteration()
         if self._stopped is not None:
             await self._stopped.wait()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- the iteration ---------------------------------------------------------------
 
@@ -208,10 +193,10 @@ class BleSource:
         self._stopped = stopped = asyncio.Event()
         queue: asyncio.Queue[_QueueItem] = asyncio.Queue()
         client: BleakClient | None = None
-        warned = False
         try:
             ble_device, info = await find_strap(self.device, self.scan_timeout_s, settle_s=self.settle_s)
             self.strap = info
+            self._decoder.origin = info
             try:
                 client = await self._connect(ble_device, queue)
             except asyncio.CancelledError:
@@ -236,24 +221,9 @@ class BleSource:
                     client, attempts = await self._reconnect(ble_device, info, queue)
                     yield LinkRestored(t_arrival_s=self.clock(), attempts=attempts)
                     continue
-                t_s, data = item
-                try:
-                    hrm = HeartRateMeasurement.from_bytes(data)
-                except MalformedFrameError as exc:
-                    self.malformed_frames += 1
-                    if not warned:
-                        log.warning("skipping malformed frame from %s: %s", info, exc)
-                        warned = True
-                    else:
-                        log.debug("skipping malformed frame from %s: %s", info, exc)
-                    continue
-                yield Measurement(
-                    t_arrival_s=t_s,
-                    heart_rate_bpm=hrm.heart_rate_bpm,
-                    rr_ms=hrm.rr_ms,
-                    contact=hrm.contact,
-                    raw=data,
-                )
+                measurement = self._decoder.decode(*item)
+                if measurement is not None:
+                    yield measurement
         finally:
             try:
                 if client is not None:

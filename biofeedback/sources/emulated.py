@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -24,7 +23,7 @@ import numpy.typing as npt
 from biofeedback.beats import Measurement
 from biofeedback.emulator import EmulatedBlueZ, EmulatedStrap, PrivateBus, frames_from_rr
 from biofeedback.errors import EmulatorError
-from biofeedback.sources.base import SourceEvent, SourceInfo
+from biofeedback.sources.base import IteratingSource, SourceEvent, SourceInfo
 from biofeedback.sources.ble import BleSource
 
 __all__ = ["EmulatedSource"]
@@ -34,7 +33,7 @@ log = logging.getLogger(__name__)
 GRACE_S: Final[float] = 2.0  # after the strap's last frame, real time allowed for the rest to arrive, s
 
 
-class EmulatedSource:
+class EmulatedSource(IteratingSource):
     """An emulated strap playing ``rr_ms``, read through the real BLE stack.
 
     Parameters
@@ -50,6 +49,9 @@ class EmulatedSource:
     grace_s : float
         Once the strap has sent its last frame, real seconds allowed for frames still on
         their way; the iteration ends then even if some never arrive.
+    drop_at : sequence of float
+        Strap times, s, at which the strap drops the link by itself (the BLE source
+        reconnects); none by default.
 
     Attributes
     ----------
@@ -65,14 +67,13 @@ class EmulatedSource:
     """
 
     def __init__(self, rr_ms: npt.NDArray[np.float64], *, speed: float = 1.0, scan_timeout_s: float = 10.0,
-                 name: str = "Polar H10 EMU12345", grace_s: float = GRACE_S) -> None:
-        self.strap = EmulatedStrap(name=name, frames=frames_from_rr(rr_ms), speed=speed)
+                 name: str = "Polar H10 EMU12345", grace_s: float = GRACE_S, drop_at: Sequence[float] = ()) -> None:
+        self.strap = EmulatedStrap(name=name, frames=frames_from_rr(rr_ms), speed=speed, drop_at=drop_at)
         # the private bus holds this one strap: no need to listen on for others
         self.ble = BleSource(None, scan_timeout_s=scan_timeout_s, clock=self.strap.clock, settle_s=0.0)
         self.grace_s = grace_s
         self._stack: contextlib.AsyncExitStack | None = None
         self._arrived = 0  # frames out of the BLE source, malformed ones included
-        self._agen: weakref.ref[AsyncGenerator[SourceEvent, None]] | None = None
 
     def info(self) -> SourceInfo:
         """``"emulated"``, the strap's speed, and the strap once found."""
@@ -102,17 +103,10 @@ class EmulatedSource:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        agen = None if self._agen is None else self._agen()
-        if agen is not None:  # the iteration first (it stops the BLE side), then the emulator
-            await agen.aclose()
+        await self._close_iteration()  # the iteration first (it stops the BLE side), then the emulator
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.aclose()
-
-    def __aiter__(self) -> AsyncIterator[SourceEvent]:
-        agen = self._events()
-        self._agen = weakref.ref(agen)
-        return agen
 
     def _everything_arrived(self) -> bool:
         return self.strap.finished.is_set() and self._arrived + self.ble.malformed_frames >= len(self.strap.sent)

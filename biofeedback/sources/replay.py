@@ -10,10 +10,7 @@ clock, so a replay gives the same beats, at any speed.
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from types import TracebackType
-from typing import Self
+from collections.abc import AsyncGenerator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -21,12 +18,12 @@ import numpy.typing as npt
 from biofeedback._validate import check_positive
 from biofeedback.hrm import SensorContact
 from biofeedback.notifications import group_into_notifications
-from biofeedback.sources.base import Measurement, SourceEvent, SourceInfo
+from biofeedback.sources.base import IteratingSource, Measurement, SourceEvent, SourceInfo
 
 __all__ = ["ReplaySource"]
 
 
-class ReplaySource:
+class ReplaySource(IteratingSource):
     """A heart-rate source that plays RR intervals from memory.
 
     Parameters
@@ -64,7 +61,6 @@ class ReplaySource:
         self.kind = kind
         self._start: float | None = None  # loop time of the start, s
         self._last_s = 0.0
-        self._agen: weakref.ref[AsyncGenerator[SourceEvent, None]] | None = None
 
     def info(self) -> SourceInfo:
         """The source's kind and speed (1 when it plays as fast as it is read)."""
@@ -75,25 +71,6 @@ class ReplaySource:
         if self.speed is None or self._start is None:
             return self._last_s
         return (asyncio.get_running_loop().time() - self._start) * self.speed
-
-    def __aiter__(self) -> AsyncIterator[SourceEvent]:
-        agen = self._events()
-        self._agen = weakref.ref(agen)
-        return agen
-
-    async def aclose(self) -> None:
-        """Stop the iteration in progress, if any."""
-        agen = None if self._agen is None else self._agen()
-        if agen is not None:
-            await agen.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     async def _events(self) -> AsyncGenerator[SourceEvent, None]:
         loop = asyncio.get_running_loop()

@@ -497,9 +497,13 @@ class SessionStore:
         """Store a break of the beat chain, with its reason (an event of kind ``gap``)."""
         self._add_event(session_id, gap.start_s, GAP, gap.reason, None, {"end_s": float(gap.end_s)})
 
-    def add_link_event(self, session_id: int, event: LinkEvent) -> None:
-        """Store a link loss or restoration (events ``link_lost`` / ``link_restored``)."""
-        self._add_event(session_id, event.t_s, LINK_KINDS[event.kind], event.detail, None, None)
+    def add_link_event(self, session_id: int, event: LinkEvent, *, data: Mapping[str, Any] | None = None) -> None:
+        """Store a link loss or restoration (events ``link_lost`` / ``link_restored``).
+
+        ``data`` goes with it as JSON (the live sink gives ``frames_before``: how many of the
+        session's frames were stored before it, so that a replay puts it back among them).
+        """
+        self._add_event(session_id, event.t_s, LINK_KINDS[event.kind], event.detail, None, data)
 
     def _add_event(
         self, session_id: int, t_s: float, kind: str, detail: str, stage: str | None, data: Mapping[str, Any] | None

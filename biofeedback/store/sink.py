@@ -4,25 +4,29 @@
 ``beat``, ``event``, ``tick``, ``finish``; see ``biofeedback.pieces``) and writes what each
 brings: the session's row at ``begin``, every raw strap notification, every beat with the
 strap's heart rate and the pace and breath phase the prompt showed, every gap (with its
-reason) and link event. It does not close the session: the caller, which has the summary,
-calls :meth:`SessionStore.finish_session` with :attr:`StoreSink.session_id`. A session whose
-caller dies before that is kept and later marked ``interrupted``.
+reason) and link event (with the number of frames stored before it, :data:`FRAMES_BEFORE`,
+so that a replay of the frames gives it at the same place in the stream). It does not close
+the session: the caller, which has the summary, calls :meth:`SessionStore.finish_session`
+with :attr:`StoreSink.session_id`. A session whose caller dies before that is kept and
+later marked ``interrupted``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from biofeedback.beats import Beat, Gap, Measurement
 from biofeedback.pieces import Piece
 from biofeedback.recording import LinkEvent, Recording, RecordingMeta
 from biofeedback.store import SessionStore
 
-__all__ = ["BreathShown", "StoreSink"]
+__all__ = ["FRAMES_BEFORE", "BreathShown", "StoreSink"]
 
 log = logging.getLogger(__name__)
+
+FRAMES_BEFORE: Final[str] = "frames_before"  # a link event's data: frames of its session stored before it
 
 
 class _Breath(Protocol):
@@ -60,6 +64,7 @@ class StoreSink(Piece):
         self.pacer = pacer
         self.session_id: int | None = None
         self._hr_bpm: int | None = None
+        self._frames = 0  # frames stored so far
         self._early: list[tuple[Callable[[Any], None], Any]] = []  # (hook, what it got) before begin
 
     def begin(self, meta: RecordingMeta) -> None:
@@ -77,6 +82,7 @@ class StoreSink(Piece):
         raw = getattr(m, "raw", b"")  # the notification's bytes, where the source has them
         if raw:
             self.store.add_frame(self.session_id, m.t_arrival_s, raw)
+            self._frames += 1
         self._hr_bpm = m.heart_rate_bpm
 
     def beat(self, beat: Beat) -> None:
@@ -96,8 +102,8 @@ class StoreSink(Piece):
             self._early.append((self.event, event))
         elif isinstance(event, Gap):
             self.store.add_gap(self.session_id, event)
-        else:
-            self.store.add_link_event(self.session_id, event)
+        else:  # where it fell among the frames: a replay of the frames puts it back there
+            self.store.add_link_event(self.session_id, event, data={FRAMES_BEFORE: self._frames})
 
     def tick(self, t_s: float) -> None:
         """Nothing: the store writes on beats and events, not on the clock."""
