@@ -18,6 +18,7 @@ is on the clock of ``t_arrival_s``.
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from typing import Protocol, Self, runtime_checkable
 
 from biofeedback.beats import Measurement
 
-__all__ = ["HeartRateSource", "IteratingSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
+__all__ = ["HeartRateSource", "IteratingSource", "LinkLost", "LinkRestored", "Measurement",
+           "PacedSource", "SourceEvent", "SourceInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,3 +146,35 @@ class IteratingSource:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+class PacedSource(IteratingSource):
+    """An :class:`IteratingSource` that plays its own timeline at ``speed`` times real time.
+
+    The source's clock (of ``t_arrival_s`` and :meth:`clock_s`) is the timeline itself:
+    ``speed`` times wall time since the iteration started, or, with ``speed=None`` (as
+    fast as the consumer takes it), the time of the latest event.
+    """
+
+    speed: float | None = None
+    _start: float | None = None  # loop time of the start, s
+    _last_s: float = 0.0
+
+    def clock_s(self) -> float:
+        """Now on the source's timeline, s."""
+        if self.speed is None or self._start is None:
+            return self._last_s
+        return (asyncio.get_running_loop().time() - self._start) * self.speed
+
+    def _start_clock(self) -> None:
+        self._start = asyncio.get_running_loop().time()
+        self._last_s = 0.0
+
+    async def _wait_until(self, t_s: float) -> None:
+        """Sleep until ``t_s`` on the timeline (yield once when playing at full speed)."""
+        if self.speed is not None and self._start is not None:
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(max(0.0, self._start + t_s / self.speed - loop.time()))
+        else:
+            await asyncio.sleep(0)
+        self._last_s = t_s

@@ -9,7 +9,6 @@ clock, so a replay gives the same beats, at any speed.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Sequence
 
 import numpy as np
@@ -18,12 +17,12 @@ import numpy.typing as npt
 from biofeedback._validate import check_positive
 from biofeedback.hrm import SensorContact
 from biofeedback.notifications import group_into_notifications
-from biofeedback.sources.base import IteratingSource, Measurement, SourceEvent, SourceInfo
+from biofeedback.sources.base import Measurement, PacedSource, SourceEvent, SourceInfo
 
 __all__ = ["ReplaySource"]
 
 
-class ReplaySource(IteratingSource):
+class ReplaySource(PacedSource):
     """A heart-rate source that plays RR intervals from memory.
 
     Parameters
@@ -59,27 +58,14 @@ class ReplaySource(IteratingSource):
         self.speed = None if speed is None else check_positive(speed, "speed", "times real time")
         self.frames = group_into_notifications(rr_ms, period_s)
         self.kind = kind
-        self._start: float | None = None  # loop time of the start, s
-        self._last_s = 0.0
 
     def info(self) -> SourceInfo:
         """The source's kind and speed (1 when it plays as fast as it is read)."""
         return SourceInfo(kind=self.kind, speed=self.speed or 1.0)
 
-    def clock_s(self) -> float:
-        """Now on the recording's clock, s."""
-        if self.speed is None or self._start is None:
-            return self._last_s
-        return (asyncio.get_running_loop().time() - self._start) * self.speed
-
     async def _events(self) -> AsyncGenerator[SourceEvent, None]:
-        loop = asyncio.get_running_loop()
-        self._start = start = loop.time()
+        self._start_clock()
         for t_s, rr in self.frames:
-            if self.speed is not None:
-                await asyncio.sleep(max(0.0, start + t_s / self.speed - loop.time()))
-            else:
-                await asyncio.sleep(0)
-            self._last_s = t_s
+            await self._wait_until(t_s)
             hr = round(60000.0 / (sum(rr) / len(rr))) if rr else 0
             yield Measurement(t_arrival_s=t_s, heart_rate_bpm=hr, rr_ms=rr, contact=SensorContact.DETECTED)

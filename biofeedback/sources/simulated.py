@@ -1,0 +1,126 @@
+"""A simulated person as a heart-rate source: their beats sent the way a strap sends them.
+
+The person (:class:`biofeedback.physiology.Person`) is simulated lazily, one beat when the
+next notification needs it, so a coach that reacts to the beats it has received changes
+what the person sees (``sees``, the pacer's ``at``) before the next beats are made. The
+beats are grouped into notifications as :func:`~biofeedback.notifications.group_into_notifications`
+groups them (one every ``period_s`` on the beat clock, with the beats that ended since the
+previous one) and encoded as a strap's 0x2A37 payload (:class:`~biofeedback.hrm.HeartRateMeasurement`),
+whose decoding gives the RR intervals carried (to 1/1024 s, as on the wire).
+
+Everything depends only on the seed and on what the person sees, never on the wall clock:
+the same seed and the same coach give the same beats at any speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Final
+
+from biofeedback._validate import check_positive
+from biofeedback.errors import InvalidInputError
+from biofeedback.hrm import HeartRateMeasurement, SensorContact
+from biofeedback.notifications import BOUNDARY_TOLERANCE_S
+from biofeedback.physiology import VARIANTS, Person, PersonParams, Sees, SimBeat, sample_people
+from biofeedback.sources.base import Measurement, PacedSource, SourceEvent, SourceInfo
+
+__all__ = ["DEVICE_NAME", "SimulatedSource"]
+
+DEVICE_NAME: Final[str] = "simulated person"
+
+
+class SimulatedSource(PacedSource):
+    """A heart-rate source playing a simulated person.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the person (and, without ``params``, the draw of their parameters).
+    sees : callable or None
+        ``sees(t_s)`` -> what the prompt shows at ``t_s`` on the beat clock (``pace_bpm``,
+        ``phase``), e.g. ``pacer.at``; None: the person breathes on their own. It can be
+        set later (attribute ``sees``), before or during the iteration.
+    speed : float, "max" or None
+        Times faster than real time; None or ``"max"``: as fast as the consumer reads.
+    minutes : float or None
+        Length of the session on the beat clock, min; None: until the consumer stops.
+    variant : str
+        The population the person is drawn from (a key of
+        :data:`biofeedback.physiology.VARIANTS`), when ``params`` is None.
+    params : PersonParams or None
+        The person's parameters, instead of a draw.
+    period_s : float
+        Time between notifications, s.
+
+    Attributes
+    ----------
+    person : Person
+        The simulated person (its ``swing_bpm`` and ``resonance_bpm`` are the truth).
+    beats : list of SimBeat
+        Every beat sent so far, with its ground truth.
+
+    Raises
+    ------
+    InvalidInputError
+        A bad seed, speed, minutes, period or variant.
+    """
+
+    def __init__(self, seed: int = 0, sees: Sees | None = None, speed: float | str | None = None,
+                 minutes: float | None = None, variant: str = "default", params: PersonParams | None = None,
+                 *, period_s: float = 1.0) -> None:
+        if speed == "max":
+            speed = None
+        if isinstance(speed, str):
+            raise InvalidInputError(f"speed must be a positive number of times real time or 'max', got {speed!r}")
+        self.speed = None if speed is None else check_positive(speed, "speed", "times real time")
+        self.minutes = None if minutes is None else check_positive(minutes, "minutes", "minutes")
+        self.period_s = check_positive(period_s, "period_s", "seconds")
+        if params is None and variant not in VARIANTS:
+            raise InvalidInputError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+        self.seed = seed
+        self.person = sample_people(1, seed, variant)[0] if params is None else Person(params, seed)
+        self.sees = sees
+        self.beats: list[SimBeat] = []
+
+    def info(self) -> SourceInfo:
+        """``"sim"``, the speed (1 when it plays as fast as it is read), the simulated person."""
+        return SourceInfo(kind="sim", speed=self.speed or 1.0, device_name=DEVICE_NAME)
+
+    def _frame(self, t_s: float, rr_ms: list[float], hr_bpm: int) -> Measurement:
+        sent = HeartRateMeasurement(heart_rate_bpm=hr_bpm, contact=SensorContact.DETECTED, rr_ms=tuple(rr_ms))
+        raw = bytes(sent)
+        got = HeartRateMeasurement.from_bytes(raw)
+        return Measurement(t_arrival_s=t_s, heart_rate_bpm=got.heart_rate_bpm, rr_ms=got.rr_ms,
+                           contact=got.contact, raw=raw)
+
+    async def _events(self) -> AsyncGenerator[SourceEvent, None]:
+        self._start_clock()
+        end_s = None if self.minutes is None else self.minutes * 60.0
+        peek: SimBeat | None = None
+        sum_ms = 0.0  # running sum of the intervals sent, ms (the beat clock, as the grouping has it)
+        hr_bpm = round(self.person.params.baseline_hr_bpm)
+        n = 1
+        done = False
+        while not done:
+            t_s = n * self.period_s
+            rr: list[float] = []
+            while True:
+                if peek is None:
+                    peek = self.person.next_beat(self.sees)
+                ends_s = (sum_ms + peek.rr_ms) / 1000.0
+                if end_s is not None and ends_s > end_s:
+                    done = True
+                    break
+                if ends_s > t_s + BOUNDARY_TOLERANCE_S:
+                    break
+                rr.append(peek.rr_ms)
+                self.beats.append(peek)
+                sum_ms += peek.rr_ms
+                peek = None
+            if done and not rr:
+                return
+            if rr:
+                hr_bpm = min(255, round(60000.0 * len(rr) / sum(rr)))
+            await self._wait_until(t_s)
+            yield self._frame(t_s, rr, hr_bpm)
+            n += 1
