@@ -32,7 +32,7 @@ from biofeedback.artifacts import MIN_INTERVALS, Quality, correct_artifacts_with
 from biofeedback.errors import InvalidInputError
 from biofeedback.recording import Recording
 
-__all__ = ["MIN_STRETCH_BEATS", "SessionSummary", "summarise"]
+__all__ = ["MIN_STRETCH_BEATS", "Corrected", "SessionSummary", "correct_recording", "summarise"]
 
 FloatArray = npt.NDArray[np.float64]
 MIN_STRETCH_BEATS: Final[int] = 3  # the longest unbroken stretch needs this many beats for any metric
@@ -69,6 +69,8 @@ class SessionSummary:
         Dominant RSA rhythm, breaths/min.
     coherence : float or None
         HeartMath coherence ratio of the last 64 s.
+    is_artifact : ndarray of bool or None
+        One per recorded interval (``recording.rr_ms``): whether correction replaced it.
     """
 
     recording: Recording
@@ -83,6 +85,7 @@ class SessionSummary:
     rsa: hrv.RsaBreaths | None
     breathing_rate_per_min: float | None
     coherence: float | None
+    is_artifact: npt.NDArray[np.bool_] | None = None
 
     @property
     def analysed_beats(self) -> int:
@@ -101,6 +104,62 @@ def _or_none(fn: Callable[..., _T], *args: Any) -> _T | None:
         return None
 
 
+@dataclass(frozen=True, eq=False)
+class Corrected:
+    """A recording with its artefacts corrected, each unbroken stretch on its own.
+
+    Attributes
+    ----------
+    nn_ms, t_s : ndarray of float64
+        Corrected intervals of the whole session (ms) and their beat times (s, each
+        stretch from where it started).
+    stretches : tuple of slice
+        The unbroken stretches, as slices of ``nn_ms`` and ``t_s``.
+    is_artifact : ndarray of bool
+        One per recorded interval: whether correction replaced it.
+    """
+
+    nn_ms: FloatArray
+    t_s: FloatArray
+    stretches: tuple[slice, ...]
+    is_artifact: npt.NDArray[np.bool_]
+
+    @property
+    def n_corrected(self) -> int:
+        """Recorded intervals that correction replaced."""
+        return int(np.count_nonzero(self.is_artifact))
+
+
+def correct_recording(recording: Recording, *, what: str = "artefact correction") -> Corrected:
+    """Correct the artefacts of each unbroken stretch of ``recording`` on its own.
+
+    A stretch shorter than :data:`~biofeedback.artifacts.MIN_INTERVALS` is too short to
+    judge and is kept as it is.
+
+    Raises
+    ------
+    InvalidInputError
+        Fewer intervals in all than artefact correction needs (:data:`MIN_INTERVALS`).
+    """
+    rr = rr_array(recording.rr_ms, min_count=MIN_INTERVALS, what=what)
+    nn_parts: list[FloatArray] = []
+    t_parts: list[FloatArray] = []
+    is_artifact = np.zeros(rr.size, dtype=np.bool_)
+    for stretch in recording.stretches():
+        part = rr[stretch]
+        if part.size >= MIN_INTERVALS:
+            nn, report, _ = correct_artifacts_with_report(part)
+            is_artifact[stretch] = report.is_artifact
+        else:  # too short to judge: kept as it is
+            nn = part
+        start_s = float(recording.t_s[stretch.start]) - float(part[0]) / 1000.0
+        nn_parts.append(nn)
+        t_parts.append(start_s + np.cumsum(nn) / 1000.0)
+    bounds = np.cumsum([0] + [part.size for part in nn_parts])
+    stretches = tuple(slice(int(a), int(b)) for a, b in itertools.pairwise(bounds))
+    return Corrected(np.concatenate(nn_parts), np.concatenate(t_parts), stretches, is_artifact)
+
+
 def summarise(recording: Recording) -> SessionSummary:
     """Correct artefacts and compute every metric the recording is long enough for.
 
@@ -115,23 +174,11 @@ def summarise(recording: Recording) -> SessionSummary:
     InvalidInputError
         Fewer intervals than artefact correction needs (:data:`MIN_INTERVALS`).
     """
-    rr = rr_array(recording.rr_ms, min_count=MIN_INTERVALS, what="a session summary")
-    nn_parts: list[FloatArray] = []
-    t_parts: list[FloatArray] = []
-    n_corrected = 0
-    for stretch in recording.stretches():
-        part = rr[stretch]
-        if part.size >= MIN_INTERVALS:
-            nn, report, _ = correct_artifacts_with_report(part)
-            n_corrected += int(np.count_nonzero(report.is_artifact))
-        else:  # too short to judge: kept as it is
-            nn = part
-        start_s = float(recording.t_s[stretch.start]) - float(part[0]) / 1000.0
-        nn_parts.append(nn)
-        t_parts.append(start_s + np.cumsum(nn) / 1000.0)
-    bounds = np.cumsum([0] + [part.size for part in nn_parts])
-    stretches = tuple(slice(int(a), int(b)) for a, b in itertools.pairwise(bounds))
-    nn_all, t_all = np.concatenate(nn_parts), np.concatenate(t_parts)
+    c = correct_recording(recording, what="a session summary")
+    nn_all, t_all, stretches = c.nn_ms, c.t_s, c.stretches
+    n_corrected = c.n_corrected
+    rr = recording.rr_ms
+    nn_parts = [nn_all[s] for s in stretches]
     analysed = stretches[int(np.argmax([part.sum() for part in nn_parts]))]
     seg_nn, seg_t = nn_all[analysed], t_all[analysed]
     quality = Quality.from_counts(rr.size, n_corrected, recording.gaps)
@@ -150,4 +197,5 @@ def summarise(recording: Recording) -> SessionSummary:
         rsa=_or_none(hrv.rsa_amplitude, seg_t, seg_nn) if long_enough else None,
         breathing_rate_per_min=rate if rate is not None and math.isfinite(rate) else None,
         coherence=_or_none(hrv.coherence, seg_nn) if long_enough else None,
+        is_artifact=c.is_artifact,
     )

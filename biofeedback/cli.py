@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from biofeedback import __version__
+from biofeedback import __version__, cli_history
 from biofeedback.errors import BiofeedbackError
 
 if TYPE_CHECKING:
@@ -82,10 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_train.add_parsers(sub)  # train, replay, demo
 
-    p = sub.add_parser("show", help="HRV of a recording (RR text file or beat CSV), with an optional plot")
-    p.add_argument("file", type=Path, help="RR file: one interval in ms per line, or a CSV with an rr_ms column")
+    p = sub.add_parser("show", help="HRV of a recording (RR text file or beat CSV) or of a stored session (its ID), "
+                       "with an optional plot")
+    p.add_argument("file", type=Path, metavar="FILE|ID",
+                   help="RR file: one interval in ms per line, or a CSV with an rr_ms column; or a stored session's id")
     p.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw the session to this image")
     _add_force(p)
+    cli_history.add_show_options(p)
+    cli_history.add_parsers(sub)
 
     p = sub.add_parser("track", help="write a breathing-guide audio track (WAV) to play with no strap and no computer")
     p.add_argument("--pace", type=_positive, required=True, metavar="X", help="breaths per minute")
@@ -389,7 +393,9 @@ def _main(argv: Sequence[str] | None) -> int:
 
             return cli_train.run(args, out)
         if args.command == "show":
-            return _show(args.file, args.plot, out, force=args.force)
+            return cli_history.show(args, out, _show)
+        if args.command in cli_history.COMMANDS:
+            return cli_history.run(args, out)
         if args.command == "track":
             return _track(args, out)
         if args.command == "calm-lines":

@@ -73,6 +73,7 @@ def calm_lines_path(folder: str | os.PathLike[str] | None = None) -> Path:
 
 
 def store_path(folder: str | os.PathLike[str] | None = None) -> Path:
-    """The session store's file in the data folder: ``folder`` (a command's ``--data-dir``)
-    when given, else :func:`data_dir`. The file may not be there yet (the store creates it)."""
+    """The session store's file (:class:`biofeedback.store.SessionStore`) in the data folder:
+    ``folder`` (a command's ``--data-dir``) when given, else :func:`data_dir`. The file may
+    not be there yet."""
     return (data_dir() if folder is None else Path(folder).expanduser()) / STORE_FILE

@@ -455,3 +455,21 @@ def test_any_valid_series_is_classified_and_corrected_to_positive_intervals(rr: 
     assert np.all(np.isfinite(nn)) and np.all(nn > 0)
     if not report.is_artifact.any():
         np.testing.assert_array_equal(nn, rr)
+
+
+def test_rolling_edges_equal_numpy_quantile_of_each_shrinking_window() -> None:
+    """The vectorised end windows of the rolling quantiles equal np.quantile, window by window, to the bit."""
+    from biofeedback.artifacts import _edge_quantiles
+
+    rng = np.random.default_rng(7)
+    for trial in range(200):
+        n = int(rng.integers(1, 250))
+        half = int(rng.choice([1, 3, 5, 45]))
+        x = rng.normal(900.0, 80.0, n) * float(rng.choice([1.0, 1e-3, 1e3]))
+        if trial % 5 == 0:
+            x = np.round(x)  # ties
+        qs = (0.25, 0.5, 0.75)
+        got = _edge_quantiles(x, np.arange(n), half, qs)
+        for q, values in zip(qs, got, strict=True):
+            expected = [np.quantile(x[max(0, i - half) : i + half + 1], q) for i in range(n)]
+            np.testing.assert_array_equal(values, expected)
