@@ -490,7 +490,8 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
         with SessionStore(_store_path(args.data_dir)) as store:
             stored = store.session(sid)
             s = stored.settings
-            plan = TrainPlan(source=f"stored:{sid}", minutes=args.minutes, ui=ui, preset=s.get("preset", "resonance"),
+            minutes = args.minutes if args.minutes is not None else s.get("minutes")
+            plan = TrainPlan(source=f"stored:{sid}", minutes=minutes, ui=ui, preset=s.get("preset", "resonance"),
                              target_drop_pct=s.get("target_drop_pct"), inhale_share=s.get("inhale_share"),
                              speed=speed, data_dir=args.data_dir, store=False,
                              start_pace_bpm=s.get("start_pace_bpm"), compare_with=sid)
@@ -549,10 +550,15 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _plot(result: TrainResult, path: Path) -> None:
-    from biofeedback.analysis import summarise
+    """The stored session's figure (as ``biofeedback plot ID`` draws it), written to ``path``."""
+    from biofeedback.cli_history import _stored_figures
     from biofeedback.plots import save_figure, session_figure
+    from biofeedback.store import SessionStore
 
-    save_figure(session_figure(summarise(result.session.recording())), path)
+    assert result.store_path is not None and result.session_id is not None
+    with SessionStore(result.store_path) as store:
+        summary, figures, pace, phase, changes = _stored_figures(store, result.session_id)
+    save_figure(session_figure(summary, figures=figures, pace_bpm=pace, phase=phase, changes=changes), path)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:

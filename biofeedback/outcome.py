@@ -177,7 +177,8 @@ def session_outcome(recording: Recording, breath_onsets_s: npt.ArrayLike = (), *
     recording : Recording
         Everything recorded.
     breath_onsets_s : array_like
-        The inhale onsets the pacer showed, s on the beat clock.
+        The inhale onsets the pacer showed, s on the beat clock (those after the last beat
+        are left out, so a replay that asked the pacer about fewer times agrees).
     baseline_hr_bpm : float, optional
         The coach's baseline heart rate, beats/min; default: the first minute's.
     resonance_bpm : float, optional
@@ -208,7 +209,10 @@ def session_outcome(recording: Recording, breath_onsets_s: npt.ArrayLike = (), *
     if baseline_hr_bpm is None and t.size:
         baseline_hr_bpm = _mean_hr_bpm(nn[t <= t[0] - nn[0] / 1000.0 + HR_WINDOW_S])
     final = _mean_hr_bpm(nn[t >= t[-1] - HR_WINDOW_S]) if t.size else None
-    _, swings = breath_swings_bpm(t, nn, breath_onsets_s, recording.gaps)
+    on = np.asarray(breath_onsets_s, dtype=np.float64)
+    if n:  # only breaths that ended by the last beat (the pacer may have been asked about later times)
+        on = on[on <= recording.t_s[-1]]
+    _, swings = breath_swings_bpm(t, nn, on, recording.gaps)
     k = SWING_BREATHS
     share = n_art / n if n else 0.0
     return SessionOutcome(
