@@ -1,0 +1,326 @@
+"""The evidence the coach weighs: each breath's heart-rate swing, and the pace that maximises it.
+
+Three pieces, all numbers in, numbers out:
+
+* :func:`corrected_beats`: the artefact-corrected beats of a stretch of the beat chain
+  (:func:`biofeedback.artifacts.correct_artifacts_with_report`, the Kubios method), on the
+  beat clock, with the share of intervals that had to be corrected.
+* :func:`breath_evidence`: one breath's swing, read as the oscillation *locked to the
+  prompt*: the instantaneous heart rate of the beats inside the breath is regressed on
+  ``1, t, cos 2πφ, sin 2πφ`` with ``φ`` the prompt's phase (0 at the inhale onset), and the
+  swing is the peak-to-trough of the fitted sinusoid, ``2·√(a² + b²)`` beats/min. Unlike the
+  max − min of the beats (:func:`biofeedback.hrv.rsa_amplitude`), it is not inflated by
+  beat-to-beat noise, and it ignores rhythms at other rates (Mayer waves, the person's own
+  breathing when they do not follow).
+* :func:`lock_share`: how much of the heart-rate variance of the last breaths the prompt's
+  rhythm explains (R² of the same regression over several breaths). A person who follows
+  the prompt at a slow pace has most of their heart-rate variance at the prompt's rate
+  (respiratory sinus arrhythmia; Lehrer, Vaschillo & Vaschillo 2000); one who breathes on
+  their own has next to none there.
+* :func:`fit_peak`: the pace of the largest swing from *every* breath so far, a weighted,
+  kernel-localised quadratic fit of swing against pace, with a delta-method standard error
+  of the peak. A single breath's swing is noisy and the curve is broad near its peak
+  (Hirsch & Bishop 1981; Vaschillo et al. 2002), so no pace is judged on one breath.
+
+References
+----------
+Hirsch, J. A., & Bishop, B. (1981). Respiratory sinus arrhythmia in humans: how breathing
+pattern modulates heart rate. Am. J. Physiol. 241, H620–H629.
+Lehrer, P. M., Vaschillo, E., & Vaschillo, B. (2000). Resonant frequency biofeedback training
+to increase cardiac variability. Appl. Psychophysiol. Biofeedback 25, 177–191.
+Vaschillo, E., Lehrer, P., Rishe, N., & Konstantinov, M. (2002). Heart rate variability
+biofeedback as a method for assessing baroreflex function. Appl. Psychophysiol. Biofeedback
+27, 1–27.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from biofeedback.artifacts import MIN_INTERVALS, correct_artifacts_with_report
+
+__all__ = [
+    "BreathEvidence",
+    "PeakFit",
+    "breath_evidence",
+    "corrected_beats",
+    "fit_peak",
+    "lock_share",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+MIN_BREATH_BEATS: Final[int] = 5  # beats a breath needs for its swing to be read
+TWO_PI: Final[float] = 2.0 * math.pi
+
+
+@dataclass(frozen=True, slots=True)
+class BreathEvidence:
+    """What one breath of the prompt showed about the heart.
+
+    Attributes
+    ----------
+    onset_s, end_s : float
+        The breath, inhale onset to the next inhale onset, s on the beat clock.
+    pace_bpm : float
+        The prompt's pace during it, breaths/min.
+    swing_bpm : float
+        Peak-to-trough heart rate of the oscillation locked to the prompt, beats/min.
+    phase_rad : float
+        Phase of that oscillation against the prompt (0: heart rate peaks at the inhale
+        onset), radians in (−π, π].
+    mean_hr_bpm : float
+        Mean instantaneous heart rate of the breath's beats, beats/min.
+    n_beats : int
+        Beats inside the breath.
+    corrected_share : float
+        Share of those beats whose interval artefact correction changed, 0–1.
+    """
+
+    onset_s: float
+    end_s: float
+    pace_bpm: float
+    swing_bpm: float
+    phase_rad: float
+    mean_hr_bpm: float
+    n_beats: int
+    corrected_share: float
+
+
+@dataclass(frozen=True, slots=True)
+class PeakFit:
+    """The pace of the largest swing, estimated from the breaths so far.
+
+    Attributes
+    ----------
+    peak_bpm : float
+        Estimated pace of the largest swing, breaths/min, within the visited paces.
+    peak_swing_bpm : float
+        The fitted swing there, beats/min.
+    se_bpm : float
+        Standard error of ``peak_bpm``, breaths/min (``inf`` when the fit has no peak inside
+        the visited paces).
+    curved : bool
+        True when the fitted curve bends down with its peak inside the visited paces.
+    n_breaths : int
+        Breaths that carried weight in the fit.
+    """
+
+    peak_bpm: float
+    peak_swing_bpm: float
+    se_bpm: float
+    curved: bool
+    n_breaths: int
+
+
+def corrected_beats(t_s: FloatArray, rr_ms: FloatArray) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """The artefact-corrected beats of a stretch of the beat chain.
+
+    Parameters
+    ----------
+    t_s : ndarray
+        Beat times, s on the beat clock (the beat ending each interval), increasing. Beats
+        may be missing (a live artefact check skipped them): times are kept as given.
+    rr_ms : ndarray
+        The intervals as measured, ms, one per beat. The stretch must not span a gap.
+
+    Returns
+    -------
+    t_s, nn_ms, corrected : ndarray
+        The corrected beats (a missed beat is split, an extra one merged, so their number
+        may differ), their times (s), and whether each was changed. A corrected beat's time
+        is placed by the corrected intervals' cumulative sum, mapped onto the given beat
+        times piecewise linearly (so a skipped stretch stays where it was). Fewer than
+        :data:`~biofeedback.artifacts.MIN_INTERVALS` intervals are returned unchanged (the
+        method needs context).
+    """
+    if rr_ms.size < MIN_INTERVALS:
+        return t_s, rr_ms, np.zeros(rr_ms.size, dtype=np.bool_)
+    nn, report, _ = correct_artifacts_with_report(rr_ms)
+    flagged = np.asarray(report.is_artifact, dtype=np.bool_)
+    if not flagged.any():
+        return t_s, rr_ms, flagged
+    if nn.size == rr_ms.size:
+        return t_s, nn, flagged
+    chain = np.cumsum(rr_ms)
+    t_nn = np.interp(np.cumsum(nn) * (chain[-1] / float(np.sum(nn))), chain, t_s)
+    near = np.abs(t_nn[:, None] - t_s[flagged][None, :]).min(axis=1)
+    return t_nn, nn, near < 1.5 * float(np.median(nn)) / 1000.0
+
+
+def _design(t_s: FloatArray, phase: FloatArray, trend: int) -> FloatArray:
+    tc = t_s - float(np.mean(t_s))
+    span = max(float(np.ptp(t_s)), 1e-9)
+    cols = [np.ones_like(t_s)] + [(tc / span) ** k for k in range(1, trend + 1)]
+    cols += [np.cos(TWO_PI * phase), np.sin(TWO_PI * phase)]
+    return np.column_stack(cols)
+
+
+def breath_evidence(
+    t_s: FloatArray,
+    hr_bpm: FloatArray,
+    corrected: npt.NDArray[np.bool_],
+    onset_s: float,
+    end_s: float,
+    pace_bpm: float,
+) -> BreathEvidence | None:
+    """One breath's swing locked to the prompt, or None when too few beats fall inside.
+
+    Parameters
+    ----------
+    t_s, hr_bpm : ndarray
+        Beat times (s) and instantaneous heart rates (``60000 / nn_ms``, beats/min) of
+        corrected beats covering the breath.
+    corrected : ndarray of bool
+        Whether each beat's interval was changed by artefact correction.
+    onset_s, end_s : float
+        The breath, s on the beat clock: the prompt's phase runs linearly from 0 at
+        ``onset_s`` to 1 at ``end_s`` (the pacer keeps a pace for a whole breath).
+    pace_bpm : float
+        The prompt's pace during the breath, breaths/min.
+
+    Returns
+    -------
+    BreathEvidence or None
+        None when fewer than :data:`MIN_BREATH_BEATS` beats lie in ``[onset_s, end_s)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(0.0, 10.0, 0.8)
+    >>> hr = 65.0 + 5.0 * np.cos(2 * np.pi * t / 10.0)
+    >>> e = breath_evidence(t, hr, np.zeros(t.size, bool), 0.0, 10.0, 6.0)
+    >>> round(e.swing_bpm, 2), round(e.phase_rad, 2)
+    (10.0, 0.0)
+    """
+    inside = (t_s >= onset_s) & (t_s < end_s)
+    n = int(np.count_nonzero(inside))
+    if n < MIN_BREATH_BEATS:
+        return None
+    t = t_s[inside]
+    hr = hr_bpm[inside]
+    phase = (t - onset_s) / (end_s - onset_s)
+    x = _design(t, phase, 1)
+    coef, *_ = np.linalg.lstsq(x, hr, rcond=None)
+    a, b = float(coef[-2]), float(coef[-1])
+    return BreathEvidence(
+        onset_s=float(onset_s),
+        end_s=float(end_s),
+        pace_bpm=float(pace_bpm),
+        swing_bpm=2.0 * math.hypot(a, b),
+        phase_rad=math.atan2(b, a),
+        mean_hr_bpm=float(np.mean(hr)),
+        n_beats=n,
+        corrected_share=float(np.count_nonzero(corrected[inside])) / n,
+    )
+
+
+def lock_share(t_s: FloatArray, hr_bpm: FloatArray, phase_cycles: FloatArray) -> float:
+    """Share of heart-rate variance explained by the prompt's rhythm, 0–1.
+
+    The heart rate is regressed on a quadratic trend and on ``cos 2πφ, sin 2πφ`` of the
+    prompt's phase ``φ`` (in cycles, continuous across breaths); the result is the share of
+    the detrended variance the sinusoid explains (a partial R²).
+
+    Parameters
+    ----------
+    t_s, hr_bpm : ndarray
+        Beat times (s) and heart rates (beats/min), at least 8 beats.
+    phase_cycles : ndarray
+        The prompt's phase at each beat, cycles (breath index plus the fraction through it).
+
+    Returns
+    -------
+    float
+        0 (the prompt's rhythm is absent from the heart rate) to 1 (it is all there is);
+        NaN with fewer than 8 beats or a flat heart rate.
+    """
+    if t_s.size < 8:
+        return math.nan
+    trend = _design(t_s, phase_cycles, 2)[:, :3]
+    full = _design(t_s, phase_cycles, 2)
+    r_trend = hr_bpm - trend @ np.linalg.lstsq(trend, hr_bpm, rcond=None)[0]
+    r_full = hr_bpm - full @ np.linalg.lstsq(full, hr_bpm, rcond=None)[0]
+    ss = float(r_trend @ r_trend)
+    if ss <= 1e-12:
+        return math.nan
+    return max(0.0, 1.0 - float(r_full @ r_full) / ss)
+
+
+def fit_peak(
+    pace_bpm: FloatArray,
+    swing_bpm: FloatArray,
+    weight: FloatArray,
+    *,
+    center_bpm: float,
+    bandwidth_bpm: float,
+) -> PeakFit | None:
+    """The pace of the largest swing: a weighted quadratic of swing against pace.
+
+    Each breath weighs ``weight · exp(−½((pace − center)/bandwidth)²)``; the fit
+    ``swing = β0 + β1·x + β2·x²`` (``x = pace − center``) is solved by weighted least squares.
+    When it bends down (``β2 < 0``) with its vertex inside the visited paces, the vertex is
+    the peak, and its standard error follows from the coefficients' covariance by the delta
+    method. Otherwise the peak is the visited pace where the fitted curve is highest, with
+    an infinite error.
+
+    Parameters
+    ----------
+    pace_bpm, swing_bpm, weight : ndarray
+        One entry per breath: its pace (breaths/min), its swing (beats/min) and how much it
+        is trusted (≥ 0).
+    center_bpm : float
+        Where the fit is centred, breaths/min (the previous estimate).
+    bandwidth_bpm : float
+        Width of the kernel, breaths/min: breaths farther away weigh less.
+
+    Returns
+    -------
+    PeakFit or None
+        None when fewer than 4 breaths carry weight or fewer than 3 distinct paces do.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.repeat([5.0, 5.5, 6.0, 6.5, 7.0], 3)
+    >>> s = 10.0 - 2.0 * (p - 5.8) ** 2
+    >>> f = fit_peak(p, s, np.ones(p.size), center_bpm=6.0, bandwidth_bpm=1.5)
+    >>> round(f.peak_bpm, 2), f.curved
+    (5.8, True)
+    """
+    w = weight * np.exp(-0.5 * ((pace_bpm - center_bpm) / bandwidth_bpm) ** 2)
+    keep = w > 1e-3
+    if np.count_nonzero(keep) < 4 or np.unique(np.round(pace_bpm[keep], 2)).size < 3:
+        return None
+    p, s, w = pace_bpm[keep], swing_bpm[keep], w[keep]
+    x = p - center_bpm
+    design = np.column_stack([np.ones_like(x), x, x * x])
+    sw = np.sqrt(w)
+    coef, *_ = np.linalg.lstsq(design * sw[:, None], s * sw, rcond=None)
+    b0, b1, b2 = (float(c) for c in coef)
+    lo, hi = float(np.min(p)), float(np.max(p))
+    n_eff = float(w.sum() ** 2 / (w * w).sum())
+    if b2 < 0.0:
+        vertex = -b1 / (2.0 * b2)
+        if lo <= center_bpm + vertex <= hi:
+            resid = s - design @ coef
+            dof = max(n_eff - 3.0, 1.0)
+            sigma2 = float((w * resid * resid).sum() / w.sum()) * n_eff / dof
+            xtwx = (design * w[:, None]).T @ design
+            try:
+                cov = sigma2 * np.linalg.inv(xtwx) * float(w.sum()) / n_eff
+            except np.linalg.LinAlgError:
+                cov = np.full((3, 3), math.inf)
+            grad = np.array([0.0, -1.0 / (2.0 * b2), b1 / (2.0 * b2 * b2)])
+            var = float(grad @ cov @ grad)
+            se = math.sqrt(var) if math.isfinite(var) and var >= 0.0 else math.inf
+            return PeakFit(center_bpm + vertex, b0 + b1 * vertex + b2 * vertex * vertex, se, True, int(p.size))
+    grid = np.linspace(lo, hi, 41) - center_bpm
+    curve = b0 + b1 * grid + b2 * grid * grid
+    k = int(np.argmax(curve))
+    return PeakFit(center_bpm + float(grid[k]), float(curve[k]), math.inf, False, int(p.size))
