@@ -42,13 +42,14 @@ LAYER_OF: Final[dict[str, str]] = {
     "hrm": "core", "beats": "core", "notifications": "core", "artifacts": "core", "hrv": "core", "analysis": "core",
     "recording": "core", "pieces": "core", "errors": "core", "_validate": "core", "sound": "core",
     "pacer": "core", "protocols": "core", "guide": "core", "coach": "core", "physiology": "core",
-    "ratings": "core", "outcome": "core", "live_artifacts": "core",
+    "ratings": "core", "outcome": "core", "live_artifacts": "core", "coach_evidence": "core", "evaluation": "core",
+    "history": "core",
     "sources": "sources", "emulator": "sources", "sources.frames": "sources",
     "sources.stored": "formats",  # reads the store
     "formats": "formats", "store": "formats", "paths": "formats", "track": "formats",
     "display": "display", "plots": "display",
     "session": "session", "training": "session",
-    "cli": "cli", "cli_train": "cli", "__main__": "cli", "emulator.__main__": "cli",
+    "cli": "cli", "cli_train": "cli", "cli_history": "cli", "__main__": "cli", "emulator.__main__": "cli",
 }
 THIRD_PARTY: Final[dict[str, set[str]]] = {
     "core": {"numpy", "scipy"},
