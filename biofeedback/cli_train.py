@@ -153,9 +153,9 @@ class TrainPlan:
     sound: bool = False
     data_dir: Path | None = None
     store: bool = True  # keep the session in the store (a replay does not)
-    start_pace_bpm: float | None = None  # None: from the person's recent sessions (adaptive presets)
+    start_pace_bpm: float | None = None  # the coach's start; None: from_recent decides
+    from_recent: bool = True  # without start_pace_bpm, start from the person's recent resonance pace
     seed: int | None = None
-    compare_with: int | None = None  # a stored session whose coach decisions the run should repeat
 
 
 @dataclass
@@ -303,19 +303,25 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
     from biofeedback.training import DecisionSink, GuidePiece, LockedPacer, PromptPiece
 
     with contextlib.ExitStack() as stack:
-        if store is None:
+        wants_recent = plan.start_pace_bpm is None and plan.from_recent
+        if store is None and (plan.store or wants_recent or plan.source.startswith("stored:")):
             store = stack.enter_context(SessionStore(_store_path(plan.data_dir)))
-        if plan.start_pace_bpm is None and plan.compare_with is None:
+        if wants_recent:
+            assert store is not None
             plan.start_pace_bpm = store.recent_resonance_bpm()
         controller, raw_pacer, settings = _controller_and_pacer(plan)
         pacer = LockedPacer(raw_pacer)
         guide = GuidePiece(BreathGuide(controller, pacer), pacer, controller)
         source = _source(plan, pacer, store, out)
-        settings.update(source=source.info().kind, minutes=plan.minutes, ui=plan.ui, sound=plan.sound,
+        kind = source.info().kind
+        if plan.seed is not None and (plan.source == "sim" or plan.source.startswith("sim:")):
+            kind = f"sim:{plan.seed}"  # which person: enough to run the same session again
+        settings.update(source=kind, minutes=plan.minutes, ui=plan.ui, sound=plan.sound,
                         speed="max" if plan.speed is None else plan.speed, seed=plan.seed)
         sinks: list[Piece] = []
         store_sink: StoreSink | None = None
         if plan.store:
+            assert store is not None
             store_sink = StoreSink(store, settings, pacer=pacer)
             sinks = [store_sink, DecisionSink(store_sink, controller)]
         duration_s = None if plan.minutes is None else plan.minutes * 60.0
@@ -324,14 +330,14 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
                              traces=plan.ui == "window")
         session = Session(source, processors=[guide], sinks=sinks, displays=[prompt], duration_s=duration_s)
         result = TrainResult(session, controller, pacer, guide, None, settings=settings,
-                             store_path=store.path if plan.store else None)
+                             store_path=store.path if store is not None and plan.store else None)
 
         screens: list[Any] = []
         if plan.sound or plan.ui == "sound":
             from biofeedback.display.sound import SoundPrompt
 
             screens_speed = 1.0 if plan.speed is None else plan.speed
-            stack.enter_context(SoundPrompt(pacer.fullness_at, session.now_s, speed=screens_speed))
+            stack.enter_context(SoundPrompt(pacer.peek_fullness, session.now_s, speed=screens_speed))
         if plan.ui == "window":
             from biofeedback.display.window import WindowPrompt
 
@@ -348,7 +354,7 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
         try:
             with _stop_on_signals(session), (_enter_ends(session) if plan.ui == "sound"
                                              else contextlib.nullcontext()):
-                if plan.speed is None and plan.store:
+                if plan.speed is None and store is not None and plan.store:
                     with store.batch():
                         await session.run()
                 else:
@@ -364,7 +370,7 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
                     rec, pacer.onsets_s, baseline_hr_bpm=controller.baseline_hr_bpm,
                     resonance_bpm=controller.resonance_bpm, n_decisions=len(controller.decisions),
                     ended_early=result.ended_early)
-            if store_sink is not None and store_sink.session_id is not None:
+            if store is not None and store_sink is not None and store_sink.session_id is not None:
                 result.session_id = store_sink.session_id
                 store.finish_session(store_sink.session_id,
                                      None if result.outcome is None else result.outcome.summary(),
@@ -494,7 +500,7 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
             plan = TrainPlan(source=f"stored:{sid}", minutes=minutes, ui=ui, preset=s.get("preset", "resonance"),
                              target_drop_pct=s.get("target_drop_pct"), inhale_share=s.get("inhale_share"),
                              speed=speed, data_dir=args.data_dir, store=False,
-                             start_pace_bpm=s.get("start_pace_bpm"), compare_with=sid)
+                             start_pace_bpm=s.get("start_pace_bpm"), from_recent=False)
             recorded = [(e.t_s, e.data.get("pace_bpm"), e.stage, e.data.get("code"), e.detail)
                         for e in store.events(sid, "coach")]
             print(f"Replaying session {sid} ({stored.n_beats} beats, preset {plan.preset}) "
@@ -518,7 +524,7 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
     _check_preset(args)
     plan = TrainPlan(source=what, minutes=args.minutes, ui=ui, preset=args.preset,
                      target_drop_pct=args.target_drop, inhale_share=args.inhale_share, speed=speed,
-                     data_dir=args.data_dir, store=False, start_pace_bpm=None, compare_with=-1)
+                     data_dir=args.data_dir, store=False, from_recent=False)
     result = asyncio.run(run_plan(plan, out))
     _report(result, out)
     return _nothing_recorded(result)

@@ -15,6 +15,7 @@ lock around every call into the pacer (the pacer itself is pure and knows no thr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import deque
@@ -53,7 +54,17 @@ class LockedPacer:
 
     It has the pacer's ``at``, ``fullness_at``, ``request``, ``request_pattern``, ``pattern``,
     ``onsets_s`` and ``paces_bpm`` (see :class:`biofeedback.pacer.Pacer`), so it can stand
-    wherever a pacer is expected (the guide, the store sink, the simulated person, the sound).
+    wherever a pacer is expected (the guide, the store sink, the simulated person).
+
+    The pacer fixes each breath's pattern when it is first asked about a time in it, and a
+    request takes effect at the next breath not yet fixed. The beat stream asks it (the
+    guide, the store, the simulated person) at beat times; the displays ask about "now",
+    which runs up to a notification ahead of the last beat, and the sound a little further
+    ahead still. Were those questions to fix a breath, the pattern of a breath would depend
+    on when a clock tick happened to fall, and a replay could differ from its session.
+    :meth:`peek` and :meth:`peek_fullness` answer the displays without fixing anything: a
+    time past the breaths fixed so far is answered from a copy that continues with the
+    pattern requested so far.
     """
 
     def __init__(self, pacer: Any) -> None:
@@ -67,6 +78,38 @@ class LockedPacer:
     def fullness_at(self, t_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         with self.lock:
             return self.pacer.fullness_at(t_s)  # type: ignore[no-any-return]
+
+    def _ahead(self) -> tuple[float, int, Any]:
+        """(end of the breaths fixed so far, s; breaths fixed; a pacer continuing from that end)."""
+        from biofeedback.pacer import Pacer
+
+        p = self.pacer
+        onsets = p.onsets_s
+        end_s = float(onsets[-1]) + p.pattern.period_s
+        ahead = Pacer(p.pattern, start_s=float(onsets[-1]), max_step_bpm=p.max_step_bpm)
+        ahead.request_pattern(p.target)
+        return end_s, int(onsets.size) - 1, ahead
+
+    def peek(self, t_s: float) -> Any:
+        """``at(t_s)`` for a display: the same breath state, but no breath gets fixed by asking."""
+        with self.lock:
+            end_s = float(self.pacer.onsets_s[-1]) + self.pacer.pattern.period_s
+            if t_s < end_s:
+                return self.pacer.at(t_s)
+            _, before, ahead = self._ahead()
+            state = ahead.at(t_s)
+            return dataclasses.replace(state, breath_index=state.breath_index + before)
+
+    def peek_fullness(self, t_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """``fullness_at(t_s)`` for the sound: the same values, and no breath gets fixed by asking."""
+        t = np.asarray(t_s, dtype=np.float64)
+        with self.lock:
+            end_s = float(self.pacer.onsets_s[-1]) + self.pacer.pattern.period_s
+            if t.size == 0 or float(np.max(t)) < end_s:
+                return self.pacer.fullness_at(t)  # type: ignore[no-any-return]
+            _, _, ahead = self._ahead()
+            out: npt.NDArray[np.float64] = ahead.fullness_at(t)
+            return out
 
     def request(self, pace_bpm: float) -> None:
         with self.lock:
@@ -153,8 +196,9 @@ class GuidePiece(Piece):
 
     # -- what the prompt reads -------------------------------------------------------------
     def note_breath(self, t_s: float) -> Any:
-        """The breath shown at ``t_s``; a new one's onset and inhale end are kept for the prompt."""
-        state = self.pacer.at(t_s)
+        """The breath shown at ``t_s`` (asked without fixing it, :meth:`LockedPacer.peek`); a new
+        one's onset and inhale end are kept for the prompt."""
+        state = self.pacer.peek(t_s)
         if state.breath_index > self._breath_index:
             self._breath_index = state.breath_index
             self.onsets_s.append(state.onset_s)
@@ -163,7 +207,7 @@ class GuidePiece(Piece):
         return state
 
     def _inhale_s(self, state: Any) -> float:
-        at_onset = state if state.onset_s == state.t_s else self.pacer.at(state.onset_s)
+        at_onset = state if state.onset_s == state.t_s else self.pacer.peek(state.onset_s)
         return float(at_onset.part_left_s) if at_onset.part == "inhale" else 0.0
 
     def _breath_done(self, start_s: float, end_s: float) -> None:

@@ -89,7 +89,8 @@ def test_train_from_a_file_keeps_every_beat_with_the_pace_and_phase_shown(capsys
 
 
 def test_the_swing_per_breath_shown_is_that_of_the_breaths_the_pacer_showed() -> None:
-    plan = TrainPlan(source=str(SAMPLE), preset="fixed:6", minutes=5, speed=None, ui="none", store=False)
+    plan = TrainPlan(source=str(SAMPLE), preset="fixed:6", minutes=5, speed=None, ui="none", store=False,
+                     from_recent=False)
     result = asyncio.run(run_plan(plan, io.StringIO()))
     rec = result.session.recording()
     pacer = Pacer(BreathPattern(6.0))
@@ -245,3 +246,178 @@ def test_sigkill_keeps_everything_up_to_the_last_second_and_the_session_replays(
     assert len(coach) == 1 and coach[0].data == {"pace_bpm": 6.0, "code": "fixed"}
     assert frames == []  # a file has no strap frames; the beats are what is replayed
     assert stored.duration_s == pytest.approx(float(np.sum(rr[:stored.n_beats])) / 1000.0)
+
+
+# ---------------------------------------------------------------------------- the simulated person and the coach
+
+
+def decisions_of(controller: object) -> list[tuple[object, ...]]:
+    return [(d.t_s, d.pace_bpm, d.stage, d.code, d.reason) for d in controller.decisions]  # type: ignore[attr-defined]
+
+
+def stored_decisions(s: SessionStore, sid: int) -> list[tuple[object, ...]]:
+    return [(e.t_s, e.data["pace_bpm"], e.stage, e.data["code"], e.detail) for e in s.events(sid, "coach")]
+
+
+def test_train_with_the_simulated_person_stores_every_beat_and_every_decision(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--source", "sim:11", "--ui", "none", "--speed", "1000", "--no-rating"]) == 0
+    out = capsys.readouterr().out
+    # the same person and coach again, in this process, as fast as possible and stored nowhere
+    plan = TrainPlan(source="sim:11", seed=11, minutes=10, ui="none", speed=None, store=False, from_recent=False)
+    again = asyncio.run(run_plan(plan, io.StringIO()))
+    with store() as s:
+        (stored,) = s.sessions()
+        table = s.beat_table(stored.id)
+        decisions = stored_decisions(s, stored.id)
+    beats = again.session.beats
+    assert stored.n_beats == len(beats) > 600 and stored.status == "complete"
+    np.testing.assert_array_equal(table.rr_ms, [b.rr_ms for b in beats])
+    np.testing.assert_array_equal(table.t_s, [b.t_s for b in beats])
+    np.testing.assert_array_equal(table.flags, [int(b.flags) for b in beats])
+    # the pace and phase shown at each beat: what the pacer the coach steered showed then
+    np.testing.assert_array_equal(table.pace_bpm, [again.pacer.at(b.t_s).pace_bpm for b in beats])
+    np.testing.assert_array_equal(table.phase, [again.pacer.at(b.t_s).phase for b in beats])
+    assert decisions == decisions_of(again.controller) and len(decisions) > 5
+    assert {d[2] for d in decisions} >= {"settle", "descend"}
+    assert stored.settings["source"] == "sim:11" and stored.settings["preset"] == "resonance"
+    assert stored.summary["n_decisions"] == len(decisions)
+    assert stored.resonance_bpm == again.controller.resonance_bpm
+    assert f"{stored.n_beats} beats." in out
+
+
+def test_replay_of_a_stored_session_makes_the_same_decisions_beat_for_beat(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--source", "sim:5", "--ui", "none", "--speed", "max", "--minutes", "8",
+                 "--no-rating"]) == 0
+    capsys.readouterr()
+    with store() as s:
+        (stored,) = s.sessions()
+        recorded = stored_decisions(s, stored.id)
+    assert main(["replay", str(stored.id), "--speed", "max", "--ui", "none"]) == 0
+    out = capsys.readouterr().out
+    assert f"The coach made the same {len(recorded)} decisions as when it was recorded, beat for beat." in out
+    with store() as s:
+        plan = TrainPlan(source=f"stored:{stored.id}", minutes=8, ui="none", speed=None, store=False, from_recent=False)
+        result = asyncio.run(run_plan(plan, io.StringIO(), store=s))
+        assert len(s.sessions()) == 1  # a replay is not stored again
+        table = s.beat_table(stored.id)
+    assert decisions_of(result.controller) == recorded and len(recorded) > 5
+    # beat for beat: the pace each replayed beat was shown is the one stored with it
+    np.testing.assert_array_equal([result.pacer.at(b.t_s).pace_bpm for b in result.session.beats], table.pace_bpm)
+
+
+def test_replay_of_a_file_runs_the_coach_over_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", str(SAMPLE), "--speed", "max", "--ui", "none", "--minutes", "5"]) == 0
+    out = capsys.readouterr().out
+    rr = beats_within(read_rr_file(SAMPLE), 5)
+    assert f"Session: 04:59 (mm:ss), {rr.size} beats." in out
+    assert "Kept as session" not in out and not store_path(data_dir()).exists()  # nothing stored
+
+
+def test_the_coach_starts_from_the_resonance_pace_of_recent_sessions(capsys: pytest.CaptureFixture[str]) -> None:
+    from biofeedback.recording import Recording, RecordingMeta
+
+    import datetime as dt
+
+    with store() as s:
+        for day, pace in enumerate([5.0, 5.5, 4.5]):
+            meta = RecordingMeta(start_utc=dt.datetime(2026, 11, 20 + day, 7, tzinfo=dt.UTC), source="sim:1")
+            s.add_recording(Recording.from_rr(np.full(100, 1000.0), meta), summary={"resonance_bpm": pace})
+    assert main(["train", "--source", "sim:3", "--ui", "none", "--speed", "max", "--minutes", "3",
+                 "--no-rating"]) == 0
+    with store() as s:
+        latest = s.sessions()[0]
+        table = s.beat_table(latest.id)
+        decisions = stored_decisions(s, latest.id)
+    assert latest.settings["start_pace_bpm"] == 5.0  # the median of 5.0, 5.5 and 4.5
+    assert table.pace_bpm[0] == 5.0  # the first breath already at it
+    assert decisions[0][1] == 5.0
+    # a fixed preset is not moved by the stored resonance
+    assert main(["train", "--source", "sim:3", "--ui", "none", "--speed", "max", "--minutes", "1",
+                 "--preset", "fixed:6.5", "--no-rating"]) == 0
+    with store() as s:
+        latest = s.sessions()[0]
+        assert latest.settings["start_pace_bpm"] is None
+        assert set(s.beat_table(latest.id).pace_bpm.tolist()) == {6.5}
+
+
+def test_a_sigkilled_session_replays_with_the_decisions_it_had_made() -> None:
+    proc = child("train", "--source", "sim:9", "--speed", "40", "--ui", "none", "--no-rating")
+    wait_for_beats(150)
+    proc.kill()
+    proc.communicate(timeout=WAIT_S)
+    with store() as s:
+        (stored,) = s.sessions()
+        recorded = stored_decisions(s, stored.id)
+        table = s.beat_table(stored.id)
+        plan = TrainPlan(source=f"stored:{stored.id}", minutes=10, ui="none", speed=None, store=False, from_recent=False)
+        result = asyncio.run(run_plan(plan, io.StringIO(), store=s))
+    assert stored.status == "interrupted" and stored.n_beats >= 150
+    # what the person would have given: the same run, uninterrupted, in this process
+    whole = asyncio.run(run_plan(TrainPlan(source="sim:9", seed=9, minutes=10, ui="none", speed=None, store=False,
+                                           from_recent=False),
+                                 io.StringIO()))
+    np.testing.assert_array_equal(table.rr_ms, [b.rr_ms for b in whole.session.beats[:stored.n_beats]])
+    last_s = float(table.t_s[-1])
+    assert recorded == [d for d in decisions_of(whole.controller) if d[0] <= last_s]
+    assert decisions_of(result.controller) == recorded  # and the replay of what was kept makes them again
+
+
+# ---------------------------------------------------------------------------- the strap
+
+
+def test_train_from_the_emulated_strap_with_a_link_drop_keeps_every_beat_and_the_link_events(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from biofeedback.hrm import HeartRateMeasurement
+
+    rr = read_rr_file(SAMPLE)[:200]
+    strap = EmulatedStrap(name="Polar H10 7E57AB12", frames=frames_from_rr(rr), speed=20, drop_at=[40.0])
+    with bluez_in_thread(strap):
+        assert main(["train", "--source", "ble", "--device", "polar", "--minutes", "2.5", "--ui", "none",
+                     "--preset", "fixed:6", "--no-rating"]) == 0
+    out = capsys.readouterr().out
+    sent = quantised(rr)
+    with store() as s:
+        (stored,) = s.sessions()
+        table = s.beat_table(stored.id)
+        frames = s.frames(stored.id)
+        events = s.events(stored.id)
+        rec = s.recording(stored.id)
+    assert stored.meta.device_name == "Polar H10 7E57AB12" and stored.settings["source"] == "ble"
+    # one gap, where the link dropped; before and after it, unbroken runs of what the strap sent
+    (after,) = np.flatnonzero(table.flags & int(BeatFlags.AFTER_GAP))
+    np.testing.assert_array_equal(table.rr_ms[:after], sent[:after])
+    start = next(i for i in range(after, sent.size) if np.array_equal(sent[i:i + 5], table.rr_ms[after:after + 5]))
+    np.testing.assert_array_equal(table.rr_ms[after:], sent[start:start + table.rr_ms.size - after])
+    assert start > after  # the beats sent while the link was down never arrived
+    # every beat came from a stored frame: decoding the frames again gives them all
+    decoded = [r for f in frames for r in HeartRateMeasurement.from_bytes(f.payload).rr_ms]
+    np.testing.assert_array_equal(decoded[:table.rr_ms.size], table.rr_ms)
+    kinds = [e.kind for e in events if e.kind != "coach"]
+    assert kinds == ["link_lost", "link_restored", "gap"]
+    (gap,) = rec.gaps
+    assert gap.reason == "link lost" and gap.end_s - gap.start_s == pytest.approx(
+        (table.t_s[after] - table.t_s[after - 1]) - table.rr_ms[after] / 1000.0)
+    assert stored.status == "complete" and stored.summary["n_gaps"] == 1
+    assert "1 gap of" in out
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+def test_demo_is_a_short_session_with_the_simulated_person_then_its_summary_and_plot(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--speed", "max"]) == 0
+    out = capsys.readouterr().out
+    with store() as s:
+        (stored,) = s.sessions()
+    assert stored.settings["source"] == "sim:1" and stored.complete and stored.minutes == pytest.approx(10, abs=0.05)
+    (png,) = data_dir().glob("demo-*.png")
+    assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_mode & 0o077 == 0
+    lines = out.splitlines()
+    assert lines[0] == "The demo: 10 minutes with a simulated person (seed 1, no strap), as fast as possible."
+    assert f"Kept as session {stored.id} in {store_path(data_dir())}." in lines
+    assert lines[-1] == f"Plot written to {png}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["config", "data"])  # nothing where it ran
