@@ -70,10 +70,16 @@ class LockedPacer:
     def __init__(self, pacer: Any) -> None:
         self.pacer = pacer
         self.lock = threading.Lock()
+        self._last: tuple[float, Any] | None = None  # the last (t_s, at(t_s)): each beat's time is asked several times
 
     def at(self, t_s: float) -> Any:
         with self.lock:
-            return self.pacer.at(t_s)
+            last = self._last
+            if last is not None and last[0] == t_s:
+                return last[1]  # once asked, a breath is fixed: the same time gives the same state
+            state = self.pacer.at(t_s)
+            self._last = (t_s, state)
+            return state
 
     def fullness_at(self, t_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         with self.lock:
@@ -177,10 +183,12 @@ class GuidePiece(Piece):
         """Judge the beat; a plausible one goes to the guide, and into the prompt's heart data."""
         self.n_beats += 1
         if self.filter.accept(beat.rr_ms):
-            self.guide.on_beat(beat.t_s, beat.rr_ms)
+            state = self.guide.on_beat(beat.t_s, beat.rr_ms)  # the breath shown at the beat
             self.beats_t_s.append(beat.t_s)
             self.beats_rr_ms.append(beat.rr_ms)
-        state = self.note_breath(beat.t_s)
+        else:
+            state = self.pacer.at(beat.t_s)  # fixed at a beat's time, as the store sink and a replay do
+        self._note(state, beat.t_s)
         if state.breath_index != self._swing_breath:
             # the first beat of a new breath: the one before is whole (its last beat is in)
             if state.breath_index == self._swing_breath + 1 and self._swing_breath >= 0:
@@ -198,7 +206,9 @@ class GuidePiece(Piece):
     def note_breath(self, t_s: float) -> Any:
         """The breath shown at ``t_s`` (asked without fixing it, :meth:`LockedPacer.peek`); a new
         one's onset and inhale end are kept for the prompt."""
-        state = self.pacer.peek(t_s)
+        return self._note(self.pacer.peek(t_s), t_s)
+
+    def _note(self, state: Any, t_s: float) -> Any:
         if state.breath_index > self._breath_index:
             self._breath_index = state.breath_index
             self.onsets_s.append(state.onset_s)
