@@ -249,7 +249,9 @@ def _source(plan: TrainPlan, pacer: LockedPacer, store: SessionStore | None, out
     return ReplaySource(rr_ms, speed=speed, kind=f"replay:{path.name}")
 
 
-def _battery(source: HeartRateSource) -> Callable[[], int | None]:
+def _battery(source: HeartRateSource, kind: str) -> Callable[[], int | None]:
+    if kind != "ble":  # only a strap has a battery (and only then is bleak loaded)
+        return lambda: None
     from biofeedback.cli import _ble_of
 
     ble = _ble_of(source)
@@ -326,7 +328,7 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
             sinks = [store_sink, DecisionSink(store_sink, controller)]
         duration_s = None if plan.minutes is None else plan.minutes * 60.0
         calm = CalmLines.for_person(plan.data_dir) if plan.ui != "none" else None
-        prompt = PromptPiece(guide, [], duration_s=duration_s, calm=calm, battery=_battery(source),
+        prompt = PromptPiece(guide, [], duration_s=duration_s, calm=calm, battery=_battery(source, plan.source),
                              traces=plan.ui == "window")
         session = Session(source, processors=[guide], sinks=sinks, displays=[prompt], duration_s=duration_s)
         result = TrainResult(session, controller, pacer, guide, None, settings=settings,

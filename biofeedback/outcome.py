@@ -1,7 +1,7 @@
 """What a training session did: the figures of its end summary.
 
 :func:`session_outcome` takes the finished :class:`~biofeedback.recording.Recording`
-(artefacts are corrected on each unbroken stretch by :func:`biofeedback.analysis.summarise`,
+(artefacts are corrected on each unbroken stretch by :func:`biofeedback.analysis.correct_recording`,
 Lipponen & Tarvainen 2019) and the pacer's breath onsets, and gives a
 :class:`SessionOutcome`: how long it ran, the heart rate at the start and at the end and
 the drop between them, the heart-rate swing per breath at the start and at the end, the
@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback import hrv
-from biofeedback.analysis import summarise
+from biofeedback.analysis import correct_recording
 from biofeedback.artifacts import MIN_INTERVALS
 from biofeedback.beats import Gap
 from biofeedback.recording import Recording
@@ -200,9 +200,9 @@ def session_outcome(recording: Recording, breath_onsets_s: npt.ArrayLike = (), *
     """
     n = recording.n_beats
     if n >= MIN_INTERVALS:
-        s = summarise(recording)
-        nn, t = s.nn_ms, s.t_s
-        n_art = s.quality.n_corrected
+        c = correct_recording(recording, what="a session's outcome")
+        nn, t = c.nn_ms, c.t_s
+        n_art = c.n_corrected
     else:
         nn, t = recording.rr_ms, recording.t_s
         n_art = 0
