@@ -47,7 +47,7 @@ UIS: Final[tuple[str, ...]] = ("terminal", "window", "none", "sound")
 DEMO_SEED: Final[int] = 1  # the demo's simulated person: the same every run
 DEMO_MINUTES: Final[float] = 10.0
 DEMO_SPEED: Final[float] = 100.0  # 10 minutes in 6 s
-EYES_CLOSED_HINT: Final[str] = "Ctrl-C or Enter ends the session"
+EYES_CLOSED_HINT: Final[str] = "Enter or Ctrl-C ends it"
 MAX: Final[float] = math.inf  # --speed max
 
 
@@ -302,7 +302,7 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
     from biofeedback.session import Session
     from biofeedback.store import SessionStore
     from biofeedback.store.sink import StoreSink
-    from biofeedback.training import DecisionSink, GuidePiece, LockedPacer, PromptPiece
+    from biofeedback.training import AudioClock, DecisionSink, GuidePiece, LockedPacer, PromptPiece
 
     with contextlib.ExitStack() as stack:
         wants_recent = plan.start_pace_bpm is None and plan.from_recent
@@ -329,17 +329,23 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
         duration_s = None if plan.minutes is None else plan.minutes * 60.0
         calm = CalmLines.for_person(plan.data_dir) if plan.ui != "none" else None
         prompt = PromptPiece(guide, [], duration_s=duration_s, calm=calm, battery=_battery(source, plan.source),
-                             traces=plan.ui == "window")
-        session = Session(source, processors=[guide], sinks=sinks, displays=[prompt], duration_s=duration_s)
+                             traces=plan.ui == "window",
+                             waiting_text="connecting to the strap…" if plan.source == "ble" else
+                             "waiting for the first beat…")
+        displays: list[Piece] = [prompt]
+        audio_clock: AudioClock | None = None
+        if plan.sound or plan.ui == "sound":
+            audio_clock = AudioClock(speed=source.info().speed)
+            displays.append(audio_clock)
+        session = Session(source, processors=[guide], sinks=sinks, displays=displays, duration_s=duration_s)
         result = TrainResult(session, controller, pacer, guide, None, settings=settings,
                              store_path=store.path if store is not None and plan.store else None)
 
         screens: list[Any] = []
-        if plan.sound or plan.ui == "sound":
+        if audio_clock is not None:
             from biofeedback.display.sound import SoundPrompt
 
-            screens_speed = 1.0 if plan.speed is None else plan.speed
-            stack.enter_context(SoundPrompt(pacer.peek_fullness, session.now_s, speed=screens_speed))
+            stack.enter_context(SoundPrompt(pacer.peek_fullness, audio_clock.now_s, speed=audio_clock.speed))
         if plan.ui == "window":
             from biofeedback.display.window import WindowPrompt
 

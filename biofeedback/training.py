@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Protocol
@@ -34,7 +35,7 @@ from biofeedback.pieces import Piece, SessionEvent
 from biofeedback.recording import LinkEvent, Recording, RecordingMeta
 from biofeedback.store.sink import StoreSink
 
-__all__ = ["DecisionSink", "GuidePiece", "LockedPacer", "PromptPiece", "Screen"]
+__all__ = ["AudioClock", "DecisionSink", "GuidePiece", "LockedPacer", "PromptPiece", "Screen"]
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +287,32 @@ class DecisionSink(Piece):
         self._flush()
 
 
+class AudioClock(Piece):
+    """The session's "now" for the audio thread: a display piece that keeps the latest tick.
+
+    The session's own estimate (:meth:`biofeedback.session.Session.now_s`) asks the source's
+    clock, which belongs to the event loop's thread; PortAudio calls the sound's callback
+    from a thread of its own. At each tick this piece keeps the session's beat-clock time and
+    the monotonic time it was taken; :meth:`now_s` (any thread) continues from there at the
+    source's ``speed``.
+    """
+
+    def __init__(self, speed: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.speed = speed
+        self._clock = clock
+        self._anchor: tuple[float, float] | None = None  # (beat-clock s, monotonic s) of the last tick
+
+    def tick(self, t_s: float) -> None:
+        self._anchor = (t_s, self._clock())  # one assignment: the audio thread sees the old pair or the new
+
+    def now_s(self) -> float:
+        """Beat-clock time now, s (0 before the first tick)."""
+        anchor = self._anchor
+        if anchor is None:
+            return 0.0
+        return anchor[0] + (self._clock() - anchor[1]) * self.speed
+
+
 class PromptPiece(Piece):
     """The display of a training session: a :class:`PromptFrame` at every clock tick, to its screens.
 
@@ -303,11 +330,13 @@ class PromptPiece(Piece):
         The strap's battery level now, %, or None.
     traces : bool
         Fill the frame's heart-rate trace, breaths and swings (the window draws them).
+    waiting_text : str
+        The notice until the first beat ("connecting to the strap…" for a strap).
     """
 
     def __init__(self, guide: GuidePiece, screens: Sequence[Screen], *, duration_s: float | None = None,
                  calm: CalmLines | None = None, battery: Callable[[], int | None] = lambda: None,
-                 traces: bool = False) -> None:
+                 traces: bool = False, waiting_text: str = "waiting for the first beat…") -> None:
         self.guide = guide
         self.screens = list(screens)
         self.duration_s = duration_s
@@ -315,14 +344,15 @@ class PromptPiece(Piece):
         self.battery = battery
         self.traces = traces
         self.reconnecting = False
-        self.reconnect_text = "connecting to the strap…"
+        self.reconnect_text = waiting_text
         self.started = False
         self.frames = 0
         self.last_frame: PromptFrame | None = None
 
     def begin(self, meta: RecordingMeta) -> None:
+        """The first beat: the waiting notice goes."""
         self.started = True
-        if self.reconnect_text.startswith("connecting"):
+        if not self.reconnecting:
             self.reconnect_text = ""
 
     def event(self, event: SessionEvent) -> None:

@@ -177,3 +177,49 @@ def test_closing_the_window_ends_the_session_cleanly_and_keeps_it(tmp_path: Path
     (stored,) = stored_sessions()
     assert stored.status == "incomplete" and stored.settings["ui"] == "window"  # type: ignore[attr-defined]
     assert stored.n_beats > 0 and stored.summary["ended_early"] is True  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------- eyes closed
+
+
+def test_eyes_closed_the_sound_leads_one_dim_line_and_enter_ends_the_session(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from sound_helpers import null_sink_server, sound_env
+
+    if shutil.which("tmux") is None or shutil.which("pulseaudio") is None:
+        pytest.skip("needs tmux and pulseaudio (.ci/run installs them)")
+    pytest.importorskip("sounddevice")
+    home = tmp_path / "home"
+    home.mkdir()
+    raw = tmp_path / "played.raw"
+    with null_sink_server(home) as socket:
+        for key, value in sound_env(home, socket, raw).items():  # the pane's shell plays through ALSA's file plugin
+            monkeypatch.setenv(key, value)
+        with tempfile.TemporaryDirectory(prefix="bf-train-") as folder:
+            pane = Pane(Path(folder))
+            try:
+                pane.type(f"{sys.executable} -m biofeedback train --source {SAMPLE} --preset fixed:6 --minutes 5 "
+                          '--eyes-closed --no-rating; echo "exit=$?"')
+                screen = pane.wait(lambda s: any(x.rstrip().endswith("left  ·  Enter or Ctrl-C ends it")
+                                                 for x in s.splitlines()))  # the first beat is in
+                line = next(x for x in screen.splitlines() if "Enter or Ctrl-C" in x).strip()
+                words, pace, left, hint = line.split("  ·  ")[:4]
+                assert words.split()[:2] in (["breathe", "in"], ["breathe", "out"]) and pace == "6.0 breaths/min"
+                assert left.endswith(" left") and hint == "Enter or Ctrl-C ends it"
+                assert "heart rate" not in screen and shape_pixels(screen) == 0  # nothing else to read
+                dim = next(x for x in pane.screen(escapes=True).splitlines() if "Enter or Ctrl-C" in x)
+                assert "\x1b[2m" in dim
+                deadline = time.monotonic() + WAIT_S
+                while (not raw.exists() or raw.stat().st_size < 4 * 48000 * 2) and time.monotonic() < deadline:
+                    time.sleep(0.1)  # two seconds of sound played
+                pane.tmux("send-keys", "-t", "t", "Enter")
+                screen = pane.wait(lambda s: "exit=" in s and s.rstrip().endswith("READY$"))
+            finally:
+                pane.close()
+    assert "exit=0" in screen and "ended early (it is kept)." in screen
+    played = np.fromfile(raw, dtype="<f4").astype(np.float64)  # what the stream played (float32 at 48 kHz)
+    assert played.size >= 2 * 48000 and 0.0 < np.abs(played).max() <= 1.0  # the tone, not silence
+    (stored,) = stored_sessions()
+    assert stored.status == "incomplete" and stored.settings["ui"] == "sound"  # type: ignore[attr-defined]
+    assert stored.settings["sound"] is True  # type: ignore[attr-defined]
