@@ -128,18 +128,21 @@ def rss_mb(pid: int) -> float | None:
 
 
 def memory_24_h(home: Path) -> bool:
+    home.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = home / "stdout.txt", home / "stderr.txt"
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "biofeedback", "train", "--source", "sim:2", "--minutes", "1440",
-                             "--speed", "max", "--ui", "none", "--no-rating"], env=env(home),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    samples: list[tuple[float, float]] = []
-    while proc.poll() is None:
-        rss = rss_mb(proc.pid)
-        if rss is not None:
-            samples.append((time.perf_counter() - t0, rss))
-        time.sleep(1.0)
-    stdout, stderr = proc.communicate()
+    with out_path.open("w") as out_f, err_path.open("w") as err_f:  # files: a pipe read at the end would fill up
+        proc = subprocess.Popen([sys.executable, "-m", "biofeedback", "train", "--source", "sim:2", "--minutes",
+                                 "1440", "--speed", "max", "--ui", "none", "--no-rating"], env=env(home),
+                                stdout=out_f, stderr=err_f, text=True)
+        samples: list[tuple[float, float]] = []
+        while proc.poll() is None:
+            rss = rss_mb(proc.pid)
+            if rss is not None:
+                samples.append((time.perf_counter() - t0, rss))
+            time.sleep(1.0)
     wall = time.perf_counter() - t0
+    stdout, stderr = out_path.read_text(), err_path.read_text()
     if proc.returncode != 0:
         print(f"3. 24-hour session failed: {stderr.strip()[-300:]}  FAIL")
         return False

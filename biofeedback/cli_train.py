@@ -208,6 +208,9 @@ def _controller_and_pacer(plan: TrainPlan) -> tuple[Any, Any, dict[str, Any]]:
         if plan.target_drop_pct is not None:
             kwargs["target_drop_pct"] = plan.target_drop_pct
         controller = Coach(**kwargs)
+        settle = getattr(getattr(controller, "options", None), "settle_pace_bpm", None)
+        if settle is not None:  # the first breath already at the pace the coach shows while you settle
+            pattern = pattern.at_pace(float(settle))
     else:
         controller = FixedPace(pattern.pace_bpm)
     max_step = float(options.get("max_step_bpm", DEFAULT_MAX_STEP_BPM))
