@@ -45,6 +45,7 @@ NOTHING_RECORDED = (
     "('biofeedback scan' lists it), then try again"
 )
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")  # each ends a recording as Ctrl-C does
+RESONANCE_SESSIONS = 5  # track --resonance: the median of the last this many sessions that found one
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,11 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
     cli_history.add_parsers(sub)
 
     p = sub.add_parser("track", help="write a breathing-guide audio track (WAV) to play with no strap and no computer")
-    p.add_argument("--pace", type=_positive, required=True, metavar="X", help="breaths per minute")
-    p.add_argument("--inhale-share", type=_positive, default=0.4, metavar="X",
-                   help="share of each breath spent breathing in (default 0.4)")
+    pace = p.add_mutually_exclusive_group(required=True)
+    pace.add_argument("--pace", type=_positive, metavar="X", help="breaths per minute")
+    pace.add_argument("--resonance", action="store_true",
+                      help="your resonance pace: the median of your last complete training sessions that found one")
+    pace.add_argument("--preset", metavar="P",
+                      help="a fixed breathing pattern: fixed:X, 4-7-8 or box (resonance and calm adapt to your "
+                      "heart during 'train'; a track cannot)")
+    p.add_argument("--inhale-share", type=_positive, metavar="X",
+                   help="share of each breath spent breathing in (default 0.4, or the preset's)")
     p.add_argument("--minutes", type=_positive, default=10.0, metavar="N", help="length of the track (default 10)")
+    p.add_argument("--data-dir", type=Path, metavar="DIR",
+                   help="with --resonance: the data folder (default: $BIOFEEDBACK_HOME, else the user data folder)")
     p.add_argument("-o", "--out", type=Path, required=True, metavar="FILE.wav", help="the WAV file to write")
+    _add_force(p)
+    p.set_defaults(subparser=p)
 
     p = sub.add_parser("calm-lines", help="keep your own calm lines for the prompt and the sound mode (a text file, "
                        "one short line a line)")
@@ -108,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, metavar="DIR",
                    help="the data folder (default: $BIOFEEDBACK_HOME, else the user data folder)")
     p.set_defaults(subparser=p)
+    from biofeedback import cli_interchange
+
+    cli_interchange.add_parsers(sub)
     return parser
 
 
@@ -293,15 +307,87 @@ def _show(path: Path, plot: Path | None, out: TextIO, *, force: bool = False) ->
 
 
 def _track(args: argparse.Namespace, out: TextIO) -> int:
+    import dataclasses
+
     from biofeedback.display.summary import mm_ss
-    from biofeedback.pacer import BreathPattern, Pacer
+    from biofeedback.pacer import BreathPattern, Pacer, parse_preset
     from biofeedback.track import TRACK_RATE_HZ, write_track
 
-    pacer = Pacer(BreathPattern(pace_bpm=args.pace, inhale_share=args.inhale_share))
-    n = write_track(args.out, pacer.fullness_at, args.minutes * 60.0)
-    print(f"Wrote {args.out}: {mm_ss(n / TRACK_RATE_HZ)} of breathing at {args.pace:g} breaths/min "
-          f"({args.inhale_share:.0%} in). Play it on anything; breathe in as it rises.", file=out)
+    if args.preset is not None:
+        pattern, where = _track_preset(args)
+    elif args.resonance:
+        pace_bpm, where = _stored_resonance(args.data_dir)
+        pattern = BreathPattern(pace_bpm)
+    else:
+        pattern, where = BreathPattern(args.pace), f"{_bpm_text(args.pace)} breaths/min, as you gave it"
+    if args.inhale_share is not None:
+        pattern = dataclasses.replace(pattern, inhale_share=args.inhale_share)
+        if args.preset is not None:  # the preset's own description no longer holds
+            where = (f"{_bpm_text(pattern.pace_bpm)} breaths/min, the preset {parse_preset(args.preset).name} with "
+                     f"{pattern.inhale_share:.0%} of the breathing in: {_parts_text(pattern)}")
+    pace_text = _bpm_text(pattern.pace_bpm)
+    print(f"Pace: {where}", file=out)  # before the render: a long track takes a while
+    pacer = Pacer(pattern)
+    try:
+        n = write_track(args.out, pacer.fullness_at, args.minutes * 60.0, force=args.force)
+    except KeyboardInterrupt:  # write_track removed its partial file; an earlier FILE is untouched
+        print(f"interrupted: nothing written ({args.out} left as it was)", file=sys.stderr)
+        return 130
+    print(f"Wrote {args.out}: {mm_ss(n / TRACK_RATE_HZ)} of breathing at {pace_text} breaths/min "
+          f"({pattern.inhale_share:.0%} in). Play it on anything; breathe in as it rises.", file=out)
     return 0
+
+
+def _bpm_text(pace_bpm: float) -> str:
+    """A pace for a person to read: at most two decimals (5.5, 5.25, 3.16)."""
+    return f"{round(pace_bpm, 2):g}"
+
+
+def _parts_text(pattern: Any) -> str:
+    """A breath's parts for a person to read: "6 s in, hold 4 s, 2 s out, hold 4 s" (empty holds left out)."""
+    s = [f"{round(x, 1):g}" for x in (pattern.inhale_s, pattern.hold_in_s, pattern.exhale_s, pattern.hold_out_s)]
+    parts = [f"{s[0]} s in", f"hold {s[1]} s", f"{s[2]} s out", f"hold {s[3]} s"]
+    keep = (True, pattern.hold_in_s > 0, True, pattern.hold_out_s > 0)
+    return ", ".join(p for p, k in zip(parts, keep, strict=True) if k)
+
+
+def _track_preset(args: argparse.Namespace) -> tuple[Any, str]:
+    """The pattern of a fixed preset and where it came from; an adaptive one is a usage error."""
+    from biofeedback.pacer import parse_preset
+
+    preset = parse_preset(args.preset)
+    if preset.adaptive:
+        hint = "--resonance for your own resonance pace" if preset.name == "resonance" else "--pace X"
+        args.subparser.error(f"preset {preset.name!r} adapts to your heart during 'train' and a track cannot; "
+                             f"give {hint}, or a fixed preset (fixed:X, 4-7-8, box)")
+    return preset.pattern, f"{_bpm_text(preset.pattern.pace_bpm)} breaths/min, the preset {preset.name} ({preset.description})"
+
+
+def _stored_resonance(data_dir: Path | None) -> tuple[float, str]:
+    """The person's resonance pace from the store (never created here) and a line saying so.
+
+    Raises
+    ------
+    InvalidInputError
+        No store in the data folder, or no complete session in it that found a resonance pace.
+    """
+    from biofeedback.errors import InvalidInputError
+    from biofeedback.paths import store_path
+    from biofeedback.store import SessionStore
+
+    path = store_path(data_dir)
+    found: float | None = None
+    n_found = 0
+    if path.is_file():  # SessionStore would create a missing store
+        with SessionStore(path) as store:
+            found = store.recent_resonance_bpm(n=RESONANCE_SESSIONS)
+            n_found = min(RESONANCE_SESSIONS, sum(1 for s in store.sessions()
+                                                  if s.complete and s.resonance_bpm is not None))
+    if found is None:
+        raise InvalidInputError(f"no stored sessions with a resonance pace in {path.parent} yet; "
+                                "train first or give --pace")
+    last = "your last session" if n_found == 1 else f"the median of your last {n_found} sessions"
+    return found, f"your resonance pace {_bpm_text(found)} breaths/min, {last}"
 
 
 def _calm_lines(args: argparse.Namespace, out: TextIO) -> int:
@@ -400,6 +486,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return _track(args, out)
         if args.command == "calm-lines":
             return _calm_lines(args, out)
+        if args.command in ("export", "import"):
+            from biofeedback import cli_interchange
+
+            return cli_interchange.run(args, out)
     except BiofeedbackError as exc:
         print(f"biofeedback: error: {exc}", file=sys.stderr)
         return exc.exit_code

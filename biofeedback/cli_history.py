@@ -91,8 +91,7 @@ def _stored_figures(store: SessionStore, sid: int) -> tuple[Any, SessionFigures,
     from biofeedback.history import pace_changes, session_figures
 
     row = store.session(sid)
-    rec = store.recording(sid)
-    beats = store.beat_table(sid)
+    rec, beats = store.recording_and_beats(sid)
     summary = summarise(rec)
     assert summary.is_artifact is not None
     c = Corrected(summary.nn_ms, summary.t_s, summary.stretches, summary.is_artifact)
@@ -154,8 +153,8 @@ def trend_points(store: SessionStore, since: dt.date | None = None) -> list[Sess
     rows = [s for s in store.sessions(since) if s.n_beats > 0]
     points = []
     for s in _progress(rows, "Reading sessions"):
-        beats = store.beat_table(s.id)
-        points.append(session_figures(s, store.recording(s.id), beats.pace_bpm, beats.phase))
+        rec, beats = store.recording_and_beats(s.id)
+        points.append(session_figures(s, rec, beats.pace_bpm, beats.phase))
     return points
 
 

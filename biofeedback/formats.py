@@ -57,20 +57,25 @@ __all__ = [
     "BeatCsvSink",
     "BeatCsvWriter",
     "check_writable",
-    "mark_wav",
     "flags_to_text",
+    "mark_wav",
+    "meta_from_header",
+    "meta_lines",
     "open_private",
     "read_recording",
     "read_rr_file",
+    "read_rr_values",
     "write_recording",
-    "mark_wav", "written_by_biofeedback",
+    "written_by_biofeedback",
 ]
 
 log = logging.getLogger(__name__)
 
 PRIVATE_MODE: Final[int] = 0o600  # health data: owner read/write only
 _SECONDS_THRESHOLD: Final[float] = 10.0  # all values below this: the file is in seconds
-_RR_COLUMNS: Final[dict[str, float]] = {"rr_ms": 1.0, "rr": 1.0, "ibi": 1.0, "ibi_ms": 1.0, "rr_s": 1000.0}
+_RR_COLUMNS: Final[dict[str, float | None]] = {  # column name -> ms per unit (None: the values tell)
+    "rr_ms": 1.0, "rr": None, "ibi": None, "ibi_ms": 1.0, "rr_s": 1000.0, "rr-interval [ms]": 1.0,
+}
 BEAT_CSV_FORMAT: Final[str] = "biofeedback-beats/1"  # the first line of a beat CSV: "# format: ..."
 _BEAT_COLUMNS: Final = ("t_s", "rr_ms", "flags")
 _META_KEYS: Final = ("start_utc", "utc_offset_s", "source", "device_name", "device_address", "software_version",
@@ -194,6 +199,31 @@ def read_rr_file(path: str | os.PathLike[str]) -> npt.NDArray[np.float64]:
         names the file and line.
     """
     p = Path(path)
+    _, values, scale = read_rr_values(p)
+    return _checked(p, np.asarray(values, dtype=np.float64) * (scale or 1.0), scale=scale)
+
+
+def read_rr_values(path: str | os.PathLike[str]) -> tuple[list[int], list[float], float | None]:
+    """The numbers of an RR file as written, each with its line number, and their unit.
+
+    Returns
+    -------
+    line_numbers : list of int
+        The line (1 = first) each value is on.
+    values : list of float
+        The values as written, not converted.
+    scale : float or None
+        ms per unit when the file says it (a CSV column ``rr_ms``: 1.0, ``rr_s``: 1000.0);
+        None for plain numbers and the columns ``rr`` and ``ibi``, whose unit the caller
+        decides (:func:`read_rr_file`: ms, unless every value is below 10, then s).
+
+    Raises
+    ------
+    FileFormatError
+        The file is missing, unreadable, empty, or a line is not a number; the message
+        names the file and line.
+    """
+    p = Path(path)
     lines = _lines(p)
     first = lines[0][1]
     if _is_csv(first):
@@ -205,22 +235,12 @@ def read_rr_file(path: str | os.PathLike[str]) -> npt.NDArray[np.float64]:
         if not _is_number(ln):
             raise FileFormatError(f"{p}:{n}: {ln[:40]!r} is not a number; expected one RR interval in ms per line")
         values.append(float(ln))
-    return _checked(p, np.asarray(values, dtype=np.float64), scale=None)
+    return [n for n, _ in lines], values, None
 
 
 def _lines(p: Path) -> list[tuple[int, str]]:
     """The numbered non-blank, non-comment lines of a text file."""
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise FileFormatError(f"{p}: no such file; give the path of an RR file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"{p}: cannot read it as text ({exc}); give a text or CSV RR file") from None
-    lines = [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1)]
-    lines = [(n, ln) for n, ln in lines if ln and not ln.startswith("#")]
-    if not lines:
-        raise FileFormatError(f"{p}: the file is empty; expected one RR interval in ms per line")
-    return lines
+    return [(n, ln) for n, ln in _all_lines(p) if ln and not ln.startswith("#")]
 
 
 def _is_csv(first_line: str) -> bool:
@@ -242,12 +262,12 @@ def _csv_rows(lines: list[tuple[int, str]]) -> tuple[list[str], list[list[str]]]
     return [h.strip().lower() for h in rows[0]], rows[1:]
 
 
-def _read_csv(p: Path, lines: list[tuple[int, str]]) -> npt.NDArray[np.float64]:
+def _read_csv(p: Path, lines: list[tuple[int, str]]) -> tuple[list[int], list[float], float | None]:
     header, rows = _csv_rows(lines)
     col = next((header.index(c) for c in _RR_COLUMNS if c in header), None)
     if col is None:
         raise FileFormatError(
-            f"{p}: no RR column in the header {lines[0][1]!r}; expected one named rr_ms (or rr, ibi, rr_s)"
+            f"{p}: no RR column in the header {lines[0][1]!r}; expected one named rr_ms (or rr, ibi, rr_s, RR-interval [ms])"
         )
     scale = _RR_COLUMNS[header[col]]
     values = []
@@ -255,8 +275,8 @@ def _read_csv(p: Path, lines: list[tuple[int, str]]) -> npt.NDArray[np.float64]:
         cell = row[col].strip() if col < len(row) else ""
         if not _is_number(cell):
             raise FileFormatError(f"{p}:{n}: {cell[:40]!r} in column {header[col]} is not a number")
-        values.append(float(cell) * scale)
-    return _checked(p, np.asarray(values, dtype=np.float64), scale=scale)
+        values.append(float(cell))
+    return [n for n, _ in lines[1:]], values, scale
 
 
 def _checked(p: Path, rr: npt.NDArray[np.float64], scale: float | None) -> npt.NDArray[np.float64]:
@@ -275,8 +295,11 @@ def _comment(key: str, value: str) -> str:
     return f"# {key}: {value}\n"
 
 
-def _meta_lines(meta: RecordingMeta) -> list[str]:
-    lines = [_comment("format", BEAT_CSV_FORMAT), _comment("start_utc", meta.start_utc.isoformat()),
+def meta_lines(meta: RecordingMeta, file_format: str = BEAT_CSV_FORMAT) -> list[str]:
+    """A recording's metadata as the commented ``# key: value`` lines of a beat CSV, each
+    ending in a newline, the first ``# format: FILE_FORMAT``; :func:`read_recording` and
+    :func:`meta_from_header` read them back."""
+    lines = [_comment("format", file_format), _comment("start_utc", meta.start_utc.isoformat()),
              _comment("utc_offset_s", str(meta.utc_offset_s)), _comment("source", meta.source)]
     for key, value in (("device_name", meta.device_name), ("device_address", meta.device_address)):
         if value is not None:
@@ -319,7 +342,7 @@ class BeatCsvWriter:
 
     def __init__(self, path: str | os.PathLike[str], meta: RecordingMeta | None = None) -> None:
         self.path = Path(path)
-        head = _meta_lines(meta) if meta is not None else []
+        head = meta_lines(meta) if meta is not None else []
         self._file = open_private(self.path)
         self._csv = csv.writer(self._file, lineterminator="\n")
         self._file.writelines(head)
@@ -423,9 +446,9 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
         if not line:
             continue
         if line.startswith("#"):
-            key, sep, value = line[1:].partition(":")
-            if sep and key.strip() in (*_META_KEYS, "format"):
-                meta_values[key.strip()] = value.strip()
+            fields = _comment_fields(line)
+            if fields is not None and fields[0] in (*_META_KEYS, "format"):
+                meta_values[fields[0]] = fields[1].strip()
             continue
         header_at = n
         break
@@ -452,10 +475,25 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
 
 
 def _all_lines(p: Path) -> list[tuple[int, str]]:
-    """Every line of a text file, numbered, stripped."""
-    _lines(p)  # the same errors as read_rr_file: missing, unreadable, empty
-    text = p.read_text(encoding="utf-8-sig")
-    return [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1)]
+    """Every line of a text file, numbered, stripped; one that is not blank or a comment is needed."""
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise FileFormatError(f"{p}: no such file; give the path of an RR file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{p}: cannot read it as text ({exc}); give a text or CSV RR file") from None
+    lines = [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1)]
+    if not any(ln and not ln.startswith("#") for _, ln in lines):
+        raise FileFormatError(f"{p}: the file is empty; expected one RR interval in ms per line")
+    return lines
+
+
+def _comment_fields(line: str) -> tuple[str, str] | None:
+    """The key and value of a ``# key: value`` line (:func:`_comment`'s), or None for another line."""
+    if not line.startswith("#"):
+        return None
+    key, sep, value = line[1:].partition(":")
+    return (key.strip(), value) if sep else None
 
 
 _FLAG_NAMES: Final[dict[str, BeatFlags]] = {f.name.lower(): f for f in BeatFlags if f and f.name}
@@ -474,8 +512,7 @@ def _beat_rows(
         if not line:
             continue
         if line.startswith("#"):
-            key, _, value = line[1:].partition(":")
-            key = key.strip()
+            key, value = _comment_fields(line) or ("", "")
             if key == "gap":
                 data = _json(p, n, value)
                 try:
@@ -521,6 +558,19 @@ def _json(p: Path, n: int, value: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise FileFormatError(f"{p}:{n}: {value.strip()[:40]!r} is not the JSON object this line needs")
     return data
+
+
+def meta_from_header(path: str | os.PathLike[str], values: dict[str, str], duration_s: float) -> RecordingMeta:
+    """The metadata of a file's ``# key: value`` header lines (``values``, as
+    :func:`meta_lines` writes them); without a ``start_utc``, a start estimated as the
+    file's modification time minus ``duration_s`` (s), marked ``start_estimated``.
+
+    Raises
+    ------
+    FileFormatError
+        A value is not what its key needs; the message names the file.
+    """
+    return _meta(Path(path), values, duration_s)
 
 
 def _meta(p: Path, values: dict[str, str], duration_s: float) -> RecordingMeta:

@@ -16,8 +16,8 @@ beat) and hands them here:
 
 What each figure is
 -------------------
-Artefacts are corrected first, each unbroken stretch on its own
-(:func:`biofeedback.analysis.correct_recording`).
+Artefacts are corrected first (:func:`biofeedback.analysis.correct_recording`): the
+resting windows each on their own, so that a year of sessions is summed up in seconds.
 
 - **Baseline heart rate**: the stored one (the coach measures it while the person settles),
   else the mean heart rate of the first :data:`RESTING_WINDOW_S` of beats.
@@ -30,8 +30,11 @@ Artefacts are corrected first, each unbroken stretch on its own
   :func:`biofeedback.hrv.rsa_amplitude`). With a stored pace and phase the breaths are the
   prompt's (inhale onsets from the phase), and the swing is that of the breaths at the
   resonance pace (within :data:`AT_RESONANCE_BPM`) when one was found; without (an
-  imported or ``record`` session) the breaths are found in the tachogram, and the figure
-  is marked as not at resonance.
+  imported or ``record`` session) the breaths are found in the corrected tachogram, and
+  the figure is marked as not at resonance. For the trend the prompt's breaths are measured
+  on the beats as recorded: the median over a session's breaths is not moved by the
+  breath or two that an artefact spoils (a plot, which corrects the whole session, uses
+  the corrected beats).
 
 References
 ----------
@@ -50,18 +53,17 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback import hrv
-from biofeedback.analysis import Corrected, correct_recording
-from biofeedback.artifacts import MIN_INTERVALS
 from biofeedback.errors import InvalidInputError
-from biofeedback.hrv.coherence import COHERENCE_WINDOW_S
 from biofeedback.ratings import RatingSeries, Ratings, rating_series
-from biofeedback.recording import Recording, RecordingMeta
+
+if TYPE_CHECKING:  # the metrics (scipy) are imported where figures are computed: `sessions` needs none
+    from biofeedback.analysis import Corrected
+    from biofeedback.recording import Recording, RecordingMeta
 
 __all__ = [
     "AT_RESONANCE_BPM",
@@ -88,6 +90,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 RESTING_WINDOW_S: Final[float] = 120.0  # resting figures: the first (and final HR: the last) 2 minutes of beats, s
+MIN_INTERVALS: Final[int] = 8  # = biofeedback.artifacts.MIN_INTERVALS (a test checks), without importing it
 MIN_RESTING_BEATS: Final[int] = 30  # a resting window needs this many beats
 AT_RESONANCE_BPM: Final[float] = 0.25  # a breath is at the resonance pace within this, breaths/min
 ROLLING_DAYS: Final[float] = 7.0  # rolling mean over the sessions of the last 7 days (Plews et al. 2013)
@@ -343,11 +346,22 @@ class SessionFigures:
         return self.ratings.tension_after
 
 
-def _window_hr(nn: FloatArray, t: FloatArray, lo_s: float, hi_s: float) -> float | None:
-    m = (t >= lo_s) & (t <= hi_s)
-    if int(m.sum()) < MIN_RESTING_BEATS:
-        return None
-    return 60000.0 / float(np.mean(nn[m]))
+def _resting_window(recording: Recording, *, first: bool) -> Corrected | None:
+    """The first (or last) :data:`RESTING_WINDOW_S` of beats of the first (last) stretch
+    that holds :data:`MIN_RESTING_BEATS` there, artefacts corrected on their own."""
+    from biofeedback.analysis import correct_recording
+    from biofeedback.recording import Recording
+
+    stretches = recording.stretches()
+    for s in stretches if first else stretches[::-1]:
+        t, rr = recording.t_s[s], recording.rr_ms[s]
+        start = float(t[0] - rr[0] / 1000.0)
+        m = t <= start + RESTING_WINDOW_S if first else t >= float(t[-1]) - RESTING_WINDOW_S
+        k = int(m.sum())
+        if k >= MIN_RESTING_BEATS:
+            part = Recording(meta=recording.meta, t_s=t[m], rr_ms=rr[m], flags=np.zeros(k, dtype=np.int64))
+            return correct_recording(part, what="a resting window")
+    return None
 
 
 def _resting_ln_rmssd(c: Corrected) -> float | None:
@@ -364,6 +378,8 @@ def _resting_ln_rmssd(c: Corrected) -> float | None:
 
 def _breath_swings(c: Corrected, rec: Recording, onsets: FloatArray) -> FloatArray:
     """Per-breath swing (bpm) of the prompt's breaths; NaN for a breath over a gap."""
+    from biofeedback import hrv
+
     if onsets.size < 2 or c.nn_ms.size < 2:
         return np.full(max(onsets.size - 1, 0), np.nan)
     breaths = hrv.rsa_amplitude(c.t_s, c.nn_ms, onsets)
@@ -397,8 +413,17 @@ def session_figures(
         The pace (breaths/min) and breath phase (0..1) stored with each beat; NaN or None
         where none (an import, ``record``).
     corrected : Corrected, optional
-        ``correct_recording(recording)`` when the caller has it already.
+        ``correct_recording(recording)`` when the caller has it already (a plot): the swing
+        per breath is then that of the corrected beats.
+
+    Notes
+    -----
+    The resting figures (baseline and final heart rate when not stored, lnRMSSD) come from
+    the first and last :data:`RESTING_WINDOW_S` of beats, each corrected on its own.
     """
+    from biofeedback import hrv
+    from biofeedback.analysis import Corrected, correct_recording
+
     n = recording.n_beats
     pace = np.full(n, np.nan) if pace_bpm is None else np.asarray(pace_bpm, dtype=np.float64)
     ph = np.full(n, np.nan) if phase is None else np.asarray(phase, dtype=np.float64)
@@ -412,15 +437,19 @@ def session_figures(
     ln_rmssd = swing = breathing = None
     at_resonance = False
     if n >= MIN_INTERVALS:
-        c = corrected if corrected is not None else correct_recording(recording, what="a session's trend figures")
-        t0 = float(c.t_s[0] - c.nn_ms[0] / 1000.0)
-        if base is None:
-            base = _window_hr(c.nn_ms, c.t_s, t0, t0 + RESTING_WINDOW_S)
-        if final is None:
-            end = float(c.t_s[-1])
-            final = _window_hr(c.nn_ms, c.t_s, end - RESTING_WINDOW_S, end)
-        ln_rmssd = _resting_ln_rmssd(c)
+        first = _resting_window(recording, first=True)
+        if first is not None:
+            if base is None:
+                base = 60000.0 / float(np.mean(first.nn_ms))
+            ln_rmssd = _resting_ln_rmssd(first)
+        if final is None and (last := _resting_window(recording, first=False)) is not None:
+            final = 60000.0 / float(np.mean(last.nn_ms))
         if paced:
+            # the swing per breath of the prompt's breaths: of the corrected beats when the caller
+            # has them, else of the beats as recorded (the median over the breaths is what a few
+            # artefacts do not move; correcting a whole session would cost most of a trend's time)
+            c = corrected if corrected is not None else Corrected(
+                recording.rr_ms, recording.t_s, tuple(recording.stretches()), np.zeros(n, dtype=np.bool_))
             onsets = breath_onsets_s(recording.t_s, pace, ph)
             amp = _breath_swings(c, recording, onsets)
             if amp.size:
@@ -433,7 +462,8 @@ def session_figures(
                         use, at_resonance = near, True
                 if np.any(use):
                     swing = float(np.median(amp[use]))
-        else:
+        else:  # breaths found in the tachogram, which needs the corrected beats
+            c = corrected if corrected is not None else correct_recording(recording, what="a session's trend figures")
             longest = max(c.stretches, key=lambda s: float(c.nn_ms[s].sum()))
             try:
                 b = hrv.rsa_amplitude(c.t_s[longest], c.nn_ms[longest])
@@ -465,6 +495,9 @@ def coherence_series(c: Corrected, at_s: npt.ArrayLike) -> FloatArray:
     """The coherence ratio (:func:`biofeedback.hrv.coherence`, the last 64 s) at each time of
     ``at_s``, from the corrected beats of the stretch holding it up to then; NaN where
     that stretch does not yet hold 64 s of beats."""
+    from biofeedback import hrv
+    from biofeedback.hrv.coherence import COHERENCE_WINDOW_S
+
     at = np.asarray(at_s, dtype=np.float64)
     out = np.full(at.size, np.nan)
     for s in c.stretches:

@@ -209,7 +209,11 @@ class Pacer:
         self._target = pattern
         self._patterns: list[BreathPattern] = [pattern]
         self._onsets: list[float] = [start]
-        self._arrays: tuple[npt.NDArray[np.float64], ...] | None = None
+        # per breath begun: onset, inhale, hold_in, exhale, period (s), grown by doubling so that a
+        # new breath costs the same however long the session has run
+        self._cols = np.empty((5, 64), dtype=np.float64)
+        self._n = 0
+        self._add_row(start, pattern)
 
     @property
     def pattern(self) -> BreathPattern:
@@ -250,20 +254,20 @@ class Pacer:
             p = self._next_pattern()
             self._onsets.append(end)
             self._patterns.append(p)
+            self._add_row(end, p)
             end += p.period_s
-        self._arrays = None
+
+    def _add_row(self, onset_s: float, p: BreathPattern) -> None:
+        if self._n == self._cols.shape[1]:
+            grown = np.empty((5, 2 * self._n), dtype=np.float64)
+            grown[:, :self._n] = self._cols
+            self._cols = grown
+        self._cols[:, self._n] = (onset_s, p.inhale_s, p.hold_in_s, p.exhale_s, p.period_s)
+        self._n += 1
 
     def _table(self) -> tuple[npt.NDArray[np.float64], ...]:
-        if self._arrays is None:
-            ps = self._patterns
-            self._arrays = (
-                np.asarray(self._onsets, dtype=np.float64),
-                np.array([p.inhale_s for p in ps]),
-                np.array([p.hold_in_s for p in ps]),
-                np.array([p.exhale_s for p in ps]),
-                np.array([p.period_s for p in ps]),
-            )
-        return self._arrays
+        """Onsets, inhale, hold_in, exhale and period of the breaths begun, s (views)."""
+        return tuple(self._cols[:, :self._n])
 
     def at(self, t_s: float) -> BreathState:
         """The breath shown at ``t_s`` (beat clock, s); times before ``start_s`` give the first breath's start."""

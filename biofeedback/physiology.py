@@ -305,16 +305,19 @@ def _solve_delay_s(p: PersonParams) -> float:
     then bisected on the fine grid.
     """
     coarse = _CURVE_BPM[::5]
-    taus = np.arange(0.5, 15.0, 0.1)
+    w = 2.0 * math.pi * p.resonance_bpm / 60.0
+    phase_180_s = (math.pi - math.atan(w * p.vascular_tau_s)) / w  # the loop alone would peak here
+    taus = np.arange(0.5, 1.3 * phase_180_s, 0.1)
     before = None
     for tau in taus:
         peak = _peak_bpm(p, float(tau), coarse)
         interior = coarse[0] < peak < coarse[-1]
         if interior and peak <= p.resonance_bpm and before is not None:
             lo, hi = before, float(tau)
-            for _ in range(40):
+            near = _CURVE_BPM[np.abs(_CURVE_BPM - p.resonance_bpm) < 1.0]  # the peak is near by now
+            for _ in range(30):
                 mid = 0.5 * (lo + hi)
-                if _peak_bpm(p, mid) > p.resonance_bpm:
+                if _peak_bpm(p, mid, near) > p.resonance_bpm:
                     lo = mid
                 else:
                     hi = mid
@@ -325,31 +328,31 @@ def _solve_delay_s(p: PersonParams) -> float:
         f" (loop_gain {p.loop_gain}, vascular_tau_s {p.vascular_tau_s}, depth_exponent {p.depth_exponent})")
 
 
-class _Normals:
-    """Standard normal deviates from one generator, drawn in blocks (fast one by one)."""
+class _Draws:
+    """Deviates from one generator, drawn in blocks of :data:`_NOISE_BLOCK` (fast one by one)."""
 
-    def __init__(self, rng: np.random.Generator) -> None:
-        self.rng = rng
+    def __init__(self, draw: Callable[[int], FloatArray]) -> None:
+        self.draw = draw
         self.block: list[float] = []
         self.i = 0
 
     def __call__(self) -> float:
         if self.i >= len(self.block):
-            self.block = self.rng.standard_normal(_NOISE_BLOCK).tolist()
+            self.block = self.draw(_NOISE_BLOCK).tolist()
             self.i = 0
         x = self.block[self.i]
         self.i += 1
         return x
 
 
-class _Uniforms(_Normals):
-    def __call__(self) -> float:
-        if self.i >= len(self.block):
-            self.block = self.rng.random(_NOISE_BLOCK).tolist()
-            self.i = 0
-        x = self.block[self.i]
-        self.i += 1
-        return x
+def _normals(rng: np.random.Generator) -> _Draws:
+    """Standard normal deviates."""
+    return _Draws(rng.standard_normal)
+
+
+def _uniforms(rng: np.random.Generator) -> _Draws:
+    """Uniform deviates in [0, 1)."""
+    return _Draws(rng.random)
 
 
 class Person:
@@ -377,6 +380,8 @@ class Person:
         What the person does now: ``"follow"``, ``"lapse"``, ``"floor"`` or ``"own"``.
     hr_drop_pct : float
         Current settling of mean heart rate below baseline, %.
+    phase : float
+        Where the person is in their own breath, 0..1 (0 = inhale onset).
 
     Raises
     ------
@@ -396,10 +401,10 @@ class Person:
         self._gain_bpm = p.peak_swing_bpm / (2.0 * self._unit_swing(p.resonance_bpm))
         self._peak_unit = self._unit_swing(p.resonance_bpm)
         breath, heart, jitter, artefact = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
-        self._breath_n, self._breath_u = _Normals(breath), _Uniforms(np.random.default_rng(breath.integers(2**63)))
-        self._heart_n = _Normals(heart)
-        self._jitter_n = _Normals(jitter)
-        self._art_u = _Uniforms(artefact)
+        self._breath_n, self._breath_u = _normals(breath), _uniforms(np.random.default_rng(breath.integers(2**63)))
+        self._heart_n = _normals(heart)
+        self._jitter_n = _normals(jitter)
+        self._art_u = _uniforms(artefact)
 
         # loop state
         self._raw_gain = _raw_gain(p)
@@ -445,6 +450,11 @@ class Person:
             beat_t = self._step(None)
         self._offset_s = beat_t + self._jitter_n() * p.jitter_ms / 1000.0
         self._last_obs_s = self._offset_s
+
+    @property
+    def phase(self) -> float:
+        """Where the person is in their own breath now, 0..1 (0 = inhale onset)."""
+        return self._psi
 
     # -- the truth -----------------------------------------------------------------------
 

@@ -222,8 +222,10 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     from biofeedback.display.rating import draw_ratings
     from biofeedback.history import headlines
 
-    fig = Figure(figsize=(10, 16), layout="constrained")
-    gs = fig.add_gridspec(8, 1, height_ratios=[0.45, 1, 1, 0.9, 1, 1, 1, 0.7])
+    # a fixed layout: constrained layout measures every artist, which costs more than the drawing
+    fig = Figure(figsize=(10, 16))
+    gs = fig.add_gridspec(8, 1, height_ratios=[0.45, 1, 1, 0.9, 1, 1, 1, 0.7], left=0.12, right=0.97, top=0.97,
+                          bottom=0.04, hspace=0.3)
     ax_txt = fig.add_subplot(gs[0])
     axes = [fig.add_subplot(gs[1])]
     axes += [fig.add_subplot(gs[i], sharex=axes[0]) for i in range(2, 8)]
@@ -248,6 +250,7 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
         ax.plot(t.day, t.rolling[name], "-", color=colour, lw=2, alpha=0.7, gid=f"{name}-rolling",
                 label="7-day mean")
         ax.set_ylabel(label)
+        ax.margins(y=0.12)
         ax.grid(alpha=0.3)
 
     points(ax_base, "baseline_hr_bpm", "resting heart rate\n(beats/min)", _HR_COLOUR)
@@ -260,7 +263,9 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     mean, spread = t.rolling["resonance_bpm"], t.resonance_spread_bpm
     ax_res.fill_between(t.day, mean - spread, mean + spread, color=_PACE_COLOUR, alpha=0.15, lw=0,
                         gid="resonance-spread", label="its spread (stability)")
-    ax_min.bar(t.day, t.minutes, width=0.6, color="#7f8c8d", gid="minutes")
+    # one stroke per session, drawn as one collection (a bar each would be an artist each)
+    ax_min.vlines(t.day, 0.0, t.minutes, color="#7f8c8d", lw=3, gid="minutes")
+    ax_min.set_ylim(bottom=0.0)
     ax_min.set_ylabel("minutes\npractised")
     ax_min.grid(alpha=0.3)
     for ax in (ax_base, ax_swing, ax_res):

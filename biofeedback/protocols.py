@@ -18,6 +18,7 @@ work? Frontiers in Psychology 5, 756.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -166,7 +167,7 @@ class SteppedProtocol:
     t0 + (i+1)·epoch_s)``. At the first beat after the last epoch the protocol holds the pace
     whose breaths had the largest mean per-breath RSA amplitude (peak-to-trough heart rate,
     :func:`biofeedback.hrv.rsa_amplitude` over the breaths the prompt showed, from ``shown``;
-    the first breath at each pace is left out as the change-over). Without ``shown`` the
+    the first breath after each change of pace is left out as the change-over). Without ``shown`` the
     breaths are found from the tachogram of the epoch instead. Beats are not joined across a
     gap.
 
@@ -242,7 +243,11 @@ class SteppedProtocol:
         """Per-breath swings, bpm, by the pace they were breathed at."""
         out: dict[float, list[float]] = {p: [] for p in self.paces}
         if with_onsets:
-            onsets = np.array(sorted(self._breaths))
+            starts = sorted(self._breaths)
+            onsets = np.array(starts)
+            # the first breath of each run at a pace is the change-over from the pace before
+            change_over = {b for a, b in itertools.pairwise(starts) if self._breaths[a] != self._breaths[b]}
+            kept: dict[float, list[float]] = {p: [] for p in self.paces}
             for times, rrs in self._segments:
                 if len(times) < 2 or onsets.size < 2:
                     continue
@@ -251,8 +256,10 @@ class SteppedProtocol:
                     pace = self._breaths[start]
                     if pace in out and math.isfinite(amp):
                         out[pace].append(amp)
-            # the first breath at each pace is the change-over from the one before
-            return {p: a[1:] if len(a) >= 3 else a for p, a in out.items()}
+                        if start not in change_over:
+                            kept[pace].append(amp)
+            # left out where at least two other breaths at that pace remain
+            return {p: kept[p] if len(kept[p]) >= 2 else a for p, a in out.items()}
         assert self._t0 is not None
         for times, rrs in self._segments:
             t = np.asarray(times)

@@ -11,7 +11,7 @@ rank  layer       modules                                                      t
                   recording, pieces, ratings, errors, _validate, (pacer, coach,
                   physiology)
 1     sources     sources/, emulator/                                          numpy, bleak, dbus_fast
-2     formats     formats, store, paths, track (the WAV writer)                numpy, platformdirs
+2     formats     formats, store, paths, track (the WAV writer), interchange   numpy, platformdirs
 3     display     display/, plots                                              numpy, matplotlib, rich,
                                                                                sounddevice
 4     session     session                                                      numpy
@@ -44,12 +44,13 @@ LAYER_OF: Final[dict[str, str]] = {
     "pacer": "core", "protocols": "core", "guide": "core", "coach": "core", "physiology": "core",
     "ratings": "core", "outcome": "core", "live_artifacts": "core", "coach_evidence": "core", "evaluation": "core",
     "history": "core",
-    "sources": "sources", "emulator": "sources", "sources.frames": "sources",
+    "sources": "sources", "emulator": "sources", "sources.frames": "sources", "sources.simulated": "sources",
     "sources.stored": "formats",  # reads the store
-    "formats": "formats", "store": "formats", "paths": "formats", "track": "formats",
+    "formats": "formats", "store": "formats", "paths": "formats", "track": "formats", "interchange": "formats",
     "display": "display", "plots": "display",
     "session": "session", "training": "session",
-    "cli": "cli", "cli_train": "cli", "cli_history": "cli", "__main__": "cli", "emulator.__main__": "cli",
+    "cli": "cli", "cli_train": "cli", "cli_history": "cli", "cli_interchange": "cli", "__main__": "cli",
+    "emulator.__main__": "cli",
 }
 THIRD_PARTY: Final[dict[str, set[str]]] = {
     "core": {"numpy", "scipy"},

@@ -115,3 +115,17 @@ def test_regression_off_a_terminal_a_long_gap_gives_one_line_not_one_per_missed_
     for k in range(332, 361):
         status.beat(Beat(float(k), 1000.0))
     assert [line[:5] for line in out.getvalue().splitlines()] == ["00:30", "05:31", "06:00"]
+
+
+def test_the_recording_line_names_the_device_and_its_address_only_when_known() -> None:
+    import datetime as dt
+
+    from biofeedback.display.summary import format_meta
+    from biofeedback.recording import RecordingMeta
+
+    start = dt.datetime(2026, 11, 2, 6, 30, tzinfo=dt.timezone.utc)
+    sim = RecordingMeta(start_utc=start, utc_offset_s=3600, source="sim:3", device_name="simulated person")
+    strap = RecordingMeta(start_utc=start, source="ble", device_name="Polar H10 A1B2C3D4",
+                          device_address="A0:9E:1A:12:34:56")
+    assert format_meta(sim) == "Recorded 2026-11-02 07:30 (UTC+01:00); source sim:3, simulated person"
+    assert format_meta(strap).endswith("source ble, Polar H10 A1B2C3D4 (A0:9E:1A:12:34:56)")

@@ -183,8 +183,12 @@ def test_trends_and_the_trend_figure_are_the_stored_figures(tmp_path: Path) -> N
     np.testing.assert_allclose(lines["pain_after"].get_xdata(), t.day - 0.12)
     np.testing.assert_array_equal(lines["tension_after"].get_ydata(), [np.nan] * 12)
     np.testing.assert_array_equal(lines["resonance_bpm"].get_ydata(), [6.0, 5.5] * 6)
-    minutes = [p.get_height() for ax in fig.axes for p in ax.patches if p.get_gid() == "minutes"]
-    np.testing.assert_allclose(minutes, t.minutes)
+    (strokes,) = [c for ax in fig.axes for c in ax.collections if c.get_gid() == "minutes"]
+    segments = strokes.get_segments()
+    np.testing.assert_allclose([seg[1][1] for seg in segments], t.minutes)  # from 0 up to the minutes practised
+    np.testing.assert_allclose([seg[0][0] for seg in segments], t.day)
+    np.testing.assert_allclose(t.minutes, [p.t_s[-1] / 60 for p in [paced_beats(10 + i, minutes=4, paces=(6.0, 5.5))
+                                                                   for i in range(12)]])
     # the headline: the last 4 weeks (days 0.31 .. 22.31 all within), the line's change of baseline HR
     heads = {h.figure: h for h in headlines(t)}
     slope = np.polyfit(t.day, base, 1)[0]
@@ -223,3 +227,17 @@ def test_the_sessions_table_cells_are_the_stored_row(tmp_path: Path) -> None:
         row = session_row(store.session(sid))
     assert table_cells(row) == (str(sid), "11-01 07:30", "3.0", "sim:1", "72 → 67", "5.8", "5.2", "97%",
                                 "7 → 4", "– → 2")
+
+
+def test_the_sessions_table_needs_no_metrics() -> None:
+    """`sessions` imports neither scipy nor matplotlib (it answers in well under 0.5 s)."""
+    import subprocess
+    import sys
+
+    from biofeedback import artifacts, history
+
+    assert history.MIN_INTERVALS == artifacts.MIN_INTERVALS
+    code = ("import sys, biofeedback.history, biofeedback.display.history, biofeedback.cli_history\n"
+            "print([m for m in ('scipy', 'matplotlib') if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

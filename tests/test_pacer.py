@@ -184,3 +184,31 @@ def test_no_step_limit_changes_at_once_at_the_onset() -> None:
     pacer.request(20.0)
     pacer.at(10.0)
     assert pacer.paces_bpm.tolist() == [30.0, 20.0, 20.0, 20.0] and pacer.onsets_s[-1] == pytest.approx(8.0)
+
+
+class _CountingPattern(BreathPattern):
+    """A BreathPattern that counts how often its timing is computed."""
+
+    __slots__ = ()
+    calls = 0
+
+    @property
+    def inhale_s(self) -> float:
+        type(self).calls += 1
+        return BreathPattern.inhale_s.__get__(self)  # type: ignore[attr-defined, no-any-return]
+
+
+def test_the_work_per_breath_does_not_grow_with_the_session() -> None:
+    # regression: the per-breath table was rebuilt from every breath so far at each new breath,
+    # so a session's cost grew with the square of its length (100 us per beat after an hour)
+    pacer = Pacer(_CountingPattern(6.0))
+    _CountingPattern.calls = 0
+    t = 0.0
+    for i in range(20_000):  # about 30 000 s: 3000 breaths, a beat every 1.5 s
+        pacer.at(t)
+        if i % 40 == 0:
+            pacer.request(5.5 if i % 80 else 6.0)
+        t += 1.5
+    breaths = pacer.paces_bpm.size
+    assert breaths > 2800 and type(pacer.pattern) is _CountingPattern
+    assert _CountingPattern.calls <= 3 * (20_000 + breaths)  # a few per call and per breath, not per breath so far

@@ -17,6 +17,7 @@ import pytest
 from biofeedback.artifacts import find_artifacts
 from biofeedback.errors import InvalidInputError
 from biofeedback.hrv import rsa_amplitude
+from biofeedback.pacer import BreathPattern, Pacer
 from biofeedback.physiology import VARIANTS, Person, PersonParams, SimBeat, sample_people
 
 CLEAN = PersonParams(artefact_rate=0.0)
@@ -169,6 +170,20 @@ def test_a_follower_breathes_at_the_shown_pace() -> None:
     assert person.breathing_bpm == pytest.approx(5.0, abs=0.3)
 
 
+def test_a_follower_locks_a_fraction_of_a_second_behind_with_lapses() -> None:
+    params = dataclasses.replace(CLEAN, follow_lag_s=0.5, lapse_per_min=1.0)
+    person = Person(params, 4)
+    prompt = constant(6.0)
+    lags, modes = [], []
+    for _ in range(900):
+        beat = person.next_beat(prompt)
+        lags.append((prompt(beat.t_s).phase - person.phase + 0.5) % 1.0 - 0.5)
+        modes.append(person.mode)
+    following = np.array(lags)[np.array(modes) == "follow"][100:]
+    assert float(np.median(following)) * 10.0 == pytest.approx(0.5, abs=0.15)  # cycles * 10 s = s behind
+    assert 0.02 < modes.count("lapse") / len(modes) < 0.3
+
+
 def test_below_the_comfort_floor_the_person_breathes_faster() -> None:
     person = Person(dataclasses.replace(CLEAN, comfort_floor_bpm=4.0, lapse_per_min=0.0), 2)
     run(person, constant(3.0), 300)
@@ -227,3 +242,20 @@ def test_bad_input_is_our_error() -> None:
         Person(CLEAN, -1)
     with pytest.raises(InvalidInputError, match="pace_bpm must be a positive number"):
         Person(CLEAN, 0).swing_bpm(0.0)
+
+
+def test_the_person_follows_the_real_pacer() -> None:
+    """Through the path the prompt uses (pacer.at), pace changes included."""
+    pacer = Pacer(BreathPattern(7.0))
+    person = Person(CLEAN, 3)
+    beats = []
+    while person.t_s < 900.0:
+        beats.append(person.next_beat(pacer.at))
+        if person.t_s > 60.0:
+            pacer.request(5.5)  # taken up over 3 breaths, 0.5/min at a time
+    t, rr = arrays(beats)
+    onsets = pacer.onsets_s[pacer.onsets_s >= 180.0]
+    assert np.all(pacer.paces_bpm[pacer.onsets_s >= 180.0] == 5.5)
+    got = float(np.median(rsa_amplitude(t, rr, onsets).amplitude_bpm))
+    assert got == pytest.approx(person.swing_bpm(5.5), rel=0.2)
+    assert person.breathing_bpm == pytest.approx(5.5, abs=0.3)

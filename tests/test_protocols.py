@@ -152,3 +152,22 @@ def test_the_guide_shows_the_breath_and_requests_the_pace() -> None:
 def test_bad_arguments_say_what_is_wrong(make: Callable[[], object], word: str) -> None:
     with pytest.raises(InvalidInputError, match=word):
         make()
+
+
+def test_the_change_over_breath_is_left_out_even_at_the_pace_the_pacer_started_at() -> None:
+    # regression: the first breath of the session (the pacer starts at 6/min) was dropped as
+    # "the change-over" of 6/min, and the real change-over breath from 6.5 to 6 was counted
+    pacer = Pacer(BreathPattern(6.0), start_s=1.0)  # the prompt starts with the first beat
+    c = SteppedProtocol(paces=(6.5, 6.0), epoch_s=60.0)
+    guide = BreathGuide(c, pacer)
+    t = 1.0
+    while t < 125.0:
+        s = pacer.at(t)
+        change_over = s.pace_bpm == 6.0 and s.breath_index > 0 and pacer.paces_bpm[s.breath_index - 1] == 6.5
+        swing = 30.0 if change_over else 10.0
+        rr = 60000.0 / (62.0 + swing * (s.fullness - 0.5))
+        guide.on_beat(t, rr)
+        t += rr / 1000.0
+    assert c.stage == "hold"
+    assert c.swing_by_pace_bpm[6.0] == pytest.approx(10.0, abs=0.5)
+    assert c.swing_by_pace_bpm[6.5] == pytest.approx(10.0, abs=0.5)

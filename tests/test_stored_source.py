@@ -249,6 +249,14 @@ def test_unknown_session_and_bad_speed_are_one_line_errors(tmp_path: Path) -> No
                 StoredSessionSource(store, sid, speed=bad)
 
 
+def test_a_missing_store_is_not_created_by_looking(tmp_path: Path) -> None:
+    path = tmp_path / "typo" / "sessions.db"
+    with pytest.raises(SessionNotFoundError, match="no session 3: there is no session store at") as err:
+        StoredSessionSource(path, 3)
+    assert "\n" not in str(err.value)
+    assert not path.exists() and not path.parent.exists()
+
+
 @pytest.mark.parametrize("error_s", [0.0, 3e-7, -2e-4, 1e-12, -5e-15])
 def test_the_beat_closing_a_gap_arrives_when_the_clock_closes_it_exactly_even_from_a_poor_estimate(
         error_s: float) -> None:

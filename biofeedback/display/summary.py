@@ -37,7 +37,8 @@ def format_meta(meta: RecordingMeta) -> str:
     when = f"{local:%Y-%m-%d %H:%M} ({_utc_offset(meta.utc_offset_s)})"
     if meta.start_estimated:
         when += ", start estimated from the file's time"
-    device = f", {meta.device_name} ({meta.device_address})" if meta.device_name else ""
+    address = f" ({meta.device_address})" if meta.device_address else ""
+    device = f", {meta.device_name}{address}" if meta.device_name else ""
     return f"Recorded {when}; source {meta.source}{device}"
 
 

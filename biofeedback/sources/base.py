@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from biofeedback.beats import Measurement
 
-__all__ = ["HeartRateSource", "IteratingSource", "LinkLost", "LinkRestored", "Measurement",
-           "PacedSource", "SourceEvent", "SourceInfo"]
+__all__ = ["HeartRateSource", "IteratingSource", "PacedSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,32 +148,46 @@ class IteratingSource:
 
 
 class PacedSource(IteratingSource):
-    """An :class:`IteratingSource` that plays its own timeline at ``speed`` times real time.
+    """A source playing events whose arrival times it knows (a file, a stored session).
 
-    The source's clock (of ``t_arrival_s`` and :meth:`clock_s`) is the timeline itself:
-    ``speed`` times wall time since the iteration started, or, with ``speed=None`` (as
-    fast as the consumer takes it), the time of the latest event.
+    Its clock runs at :attr:`speed` times real time from the start of the iteration;
+    with ``speed`` None it plays as fast as it is read, and its clock is the arrival time
+    of the latest event handed out. A subclass sets :attr:`speed` and writes
+    ``_events`` as ``self._paced(its events)``.
     """
 
     speed: float | None = None
     _start: float | None = None  # loop time of the start, s
-    _last_s: float = 0.0
+    _origin_s: float | None = None  # arrival time at the start, s
+    _last_s: float = 0.0  # arrival time of the latest event handed out, s
 
     def clock_s(self) -> float:
-        """Now on the source's timeline, s."""
-        if self.speed is None or self._start is None:
+        """Now on the clock of the events' arrival times, s."""
+        if self.speed is None or self._start is None or self._origin_s is None:
             return self._last_s
-        return (asyncio.get_running_loop().time() - self._start) * self.speed
+        return self._origin_s + (asyncio.get_running_loop().time() - self._start) * self.speed
 
-    def _start_clock(self) -> None:
-        self._start = asyncio.get_running_loop().time()
-        self._last_s = 0.0
+    async def _paced(self, events: Iterable[SourceEvent], origin_s: float | None = None
+                     ) -> AsyncGenerator[SourceEvent, None]:
+        """Each of ``events`` once its arrival time has come on the source's clock.
 
-    async def _wait_until(self, t_s: float) -> None:
-        """Sleep until ``t_s`` on the timeline (yield once when playing at full speed)."""
-        if self.speed is not None and self._start is not None:
-            loop = asyncio.get_running_loop()
-            await asyncio.sleep(max(0.0, self._start + t_s / self.speed - loop.time()))
-        else:
-            await asyncio.sleep(0)
-        self._last_s = t_s
+        Parameters
+        ----------
+        events : iterable of SourceEvent
+            In arrival order (read lazily, as they are due).
+        origin_s : float, optional
+            The clock's time at the start, s; by default the first event's arrival.
+        """
+        loop = asyncio.get_running_loop()
+        self._start = start = loop.time()
+        self._origin_s = origin_s
+        for event in events:
+            t_s = event.t_arrival_s
+            if self._origin_s is None:
+                self._origin_s = t_s
+            if self.speed is not None:
+                await asyncio.sleep(max(0.0, start + (t_s - self._origin_s) / self.speed - loop.time()))
+            else:
+                await asyncio.sleep(0)
+            self._last_s = max(self._last_s, t_s)
+            yield event

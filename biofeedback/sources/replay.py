@@ -63,9 +63,11 @@ class ReplaySource(PacedSource):
         """The source's kind and speed (1 when it plays as fast as it is read)."""
         return SourceInfo(kind=self.kind, speed=self.speed or 1.0)
 
-    async def _events(self) -> AsyncGenerator[SourceEvent, None]:
-        self._start_clock()
-        for t_s, rr in self.frames:
-            await self._wait_until(t_s)
-            hr = round(60000.0 / (sum(rr) / len(rr))) if rr else 0
-            yield Measurement(t_arrival_s=t_s, heart_rate_bpm=hr, rr_ms=rr, contact=SensorContact.DETECTED)
+    def _events(self) -> AsyncGenerator[SourceEvent, None]:
+        return self._paced((_measurement(t_s, rr) for t_s, rr in self.frames), origin_s=0.0)
+
+
+def _measurement(t_s: float, rr_ms: tuple[float, ...]) -> Measurement:
+    """One notification of the replay: its beats' mean heart rate, skin contact detected."""
+    hr = round(60000.0 / (sum(rr_ms) / len(rr_ms))) if rr_ms else 0
+    return Measurement(t_arrival_s=t_s, heart_rate_bpm=hr, rr_ms=rr_ms, contact=SensorContact.DETECTED)

@@ -14,7 +14,7 @@ the same seed and the same coach give the same beats at any speed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Final
 
 from biofeedback._validate import check_positive
@@ -86,15 +86,8 @@ class SimulatedSource(PacedSource):
         """``"sim"``, the speed (1 when it plays as fast as it is read), the simulated person."""
         return SourceInfo(kind="sim", speed=self.speed or 1.0, device_name=DEVICE_NAME)
 
-    def _frame(self, t_s: float, rr_ms: list[float], hr_bpm: int) -> Measurement:
-        sent = HeartRateMeasurement(heart_rate_bpm=hr_bpm, contact=SensorContact.DETECTED, rr_ms=tuple(rr_ms))
-        raw = bytes(sent)
-        got = HeartRateMeasurement.from_bytes(raw)
-        return Measurement(t_arrival_s=t_s, heart_rate_bpm=got.heart_rate_bpm, rr_ms=got.rr_ms,
-                           contact=got.contact, raw=raw)
-
-    async def _events(self) -> AsyncGenerator[SourceEvent, None]:
-        self._start_clock()
+    def _frames(self) -> Iterator[Measurement]:
+        """The notifications, each made when the one before has been taken (lazily)."""
         end_s = None if self.minutes is None else self.minutes * 60.0
         peek: SimBeat | None = None
         sum_ms = 0.0  # running sum of the intervals sent, ms (the beat clock, as the grouping has it)
@@ -121,6 +114,11 @@ class SimulatedSource(PacedSource):
                 return
             if rr:
                 hr_bpm = min(255, round(60000.0 * len(rr) / sum(rr)))
-            await self._wait_until(t_s)
-            yield self._frame(t_s, rr, hr_bpm)
+            raw = bytes(HeartRateMeasurement(heart_rate_bpm=hr_bpm, contact=SensorContact.DETECTED, rr_ms=tuple(rr)))
+            got = HeartRateMeasurement.from_bytes(raw)  # as a strap's frame is decoded
+            yield Measurement(t_arrival_s=t_s, heart_rate_bpm=got.heart_rate_bpm, rr_ms=got.rr_ms,
+                              contact=got.contact, raw=raw)
             n += 1
+
+    def _events(self) -> AsyncGenerator[SourceEvent, None]:
+        return self._paced(self._frames(), origin_s=0.0)

@@ -21,7 +21,6 @@ reason ``"no RR intervals"``.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 import math
@@ -32,10 +31,10 @@ from typing import Any, Final
 
 from biofeedback._validate import check_positive
 from biofeedback.beats import MAX_LAG_S, Beat, BeatClock, BeatFlags, Gap, Measurement
-from biofeedback.errors import InvalidInputError
+from biofeedback.errors import InvalidInputError, SessionNotFoundError
 from biofeedback.hrm import SensorContact
 from biofeedback.recording import LinkEvent
-from biofeedback.sources.base import IteratingSource, LinkLost, LinkRestored, SourceEvent, SourceInfo
+from biofeedback.sources.base import LinkLost, LinkRestored, PacedSource, SourceEvent, SourceInfo
 from biofeedback.sources.frames import FrameDecoder
 from biofeedback.store import SessionStore
 from biofeedback.store.records import Event
@@ -51,7 +50,7 @@ _ATTEMPTS = re.compile(r"after (\d+) attempt")
 _ULP_STEPS: Final[int] = 256  # arrival times tried each side when closing a gap exactly
 
 
-class StoredSessionSource(IteratingSource):
+class StoredSessionSource(PacedSource):
     """A heart-rate source that plays a stored session again.
 
     Parameters
@@ -75,7 +74,7 @@ class StoredSessionSource(IteratingSource):
     Raises
     ------
     SessionNotFoundError
-        No session ``session_id`` in the store.
+        No session ``session_id`` in the store, or no store at the path (none is created).
     InvalidInputError
         ``speed`` neither ``"max"``, None, nor a positive finite number.
 
@@ -84,7 +83,7 @@ class StoredSessionSource(IteratingSource):
     :meth:`info` gives the recorded speed unless a speed is given: the session loop scales
     its beat clock's lag threshold by it, so a replay at the recorded speed (or at
     ``"max"``) re-anchors the chain exactly as the recording did. Arrival times are the
-    stored ones at any speed; :meth:`clock_s` runs on that clock.
+    stored ones at any speed; :meth:`clock_s` runs on that clock, from the first one.
     """
 
     def __init__(self, store_or_path: SessionStore | str | os.PathLike[str], session_id: int, *,
@@ -94,15 +93,14 @@ class StoredSessionSource(IteratingSource):
         self.speed = None if speed is None or speed == "max" else check_positive(float(speed), "speed", "times real time")
         if isinstance(store_or_path, SessionStore):
             self._load(store_or_path, session_id)
+        elif not os.path.isfile(store_or_path):  # SessionStore would create it: looking must not
+            raise SessionNotFoundError(f"no session {session_id}: there is no session store at {store_or_path}")
         else:
             with SessionStore(store_or_path) as store:
                 self._load(store, session_id)
         self.session_id = session_id
         self.recorded_speed = _recorded_speed(self.session.settings)
         self.decoder = FrameDecoder(f"session {session_id}")
-        self._start: float | None = None  # loop time of the start, s
-        self._t0_s: float | None = None  # arrival time of the first event, s
-        self._last_s = 0.0
 
     def _load(self, store: SessionStore, session_id: int) -> None:
         self.session = store.session(session_id)  # SessionNotFoundError first
@@ -117,27 +115,8 @@ class StoredSessionSource(IteratingSource):
         return SourceInfo(kind=f"stored:{self.session_id}", speed=self.speed or self.recorded_speed,
                           device_name=meta.device_name, device_address=meta.device_address)
 
-    def clock_s(self) -> float:
-        """Now on the clock of the stored arrival times, s."""
-        if self.speed is None or self._start is None or self._t0_s is None:
-            return self._last_s
-        return self._t0_s + (asyncio.get_running_loop().time() - self._start) * self.speed
-
-    async def _events(self) -> AsyncGenerator[SourceEvent, None]:
-        loop = asyncio.get_running_loop()
-        self._start = start = loop.time()
-        self._t0_s = None
-        plan = self._from_frames() if self.frames else self._from_beats()
-        for event in plan:
-            t_s = event.t_arrival_s
-            if self._t0_s is None:
-                self._t0_s = t_s
-            if self.speed is not None:
-                await asyncio.sleep(max(0.0, start + (t_s - self._t0_s) / self.speed - loop.time()))
-            else:
-                await asyncio.sleep(0)
-            self._last_s = max(self._last_s, t_s)
-            yield event
+    def _events(self) -> AsyncGenerator[SourceEvent, None]:
+        return self._paced(self._from_frames() if self.frames else self._from_beats())
 
     # -- from the frames ---------------------------------------------------------------
 

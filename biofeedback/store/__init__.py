@@ -589,12 +589,34 @@ class SessionStore:
         pace_bpm: npt.ArrayLike | None = None,
         phase: npt.ArrayLike | None = None,
         events: Iterable[Event] = (),
+        status: str | None = None,
+        end_utc: dt.datetime | None = None,
+        ratings: Mapping[str, int | None] | None = None,
+        note: str | None = None,
     ) -> int:
         """Store a whole recording (an import) as a new, finished session, all or nothing.
 
         ``hr_bpm``, ``pace_bpm`` and ``phase`` give one value per beat (NaN: none).
-        Returns the new session's id. If anything fails, nothing of it is stored.
+        ``status`` (``complete``, ``incomplete`` or ``interrupted``; default from
+        ``complete``), ``end_utc`` (default: the start plus the last beat's time), the
+        ``ratings`` (keys ``pain_before``, ``tension_before``, ``pain_after``,
+        ``tension_after``: 0..10 or None) and the ``note`` restore a session exported
+        from a store. Returns the new session's id. If anything fails, nothing of it is stored.
         """
+        status = status if status is not None else ("complete" if complete else "incomplete")
+        if status not in ("complete", "incomplete", "interrupted"):
+            raise InvalidInputError(f"an imported session's status must be complete, incomplete or interrupted, "
+                                    f"got {status!r}")
+        given = dict(ratings or {})
+        if set(given) - set(RATINGS):
+            raise InvalidInputError(f"unknown rating(s) {sorted(set(given) - set(RATINGS))}; expected {RATINGS}")
+        for name, value in given.items():
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value <= 10
+            ):
+                raise InvalidInputError(f"{name} must be a whole number from 0 to 10, got {value!r}")
+        if end_utc is not None:
+            _utc_text(end_utc)  # aware, before anything is written
         n = recording.n_beats
         extra = []
         for what, values in (("hr_bpm", hr_bpm), ("pace_bpm", pace_bpm), ("phase", phase)):
@@ -633,8 +655,13 @@ class SessionStore:
                 "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(sid, i, *row) for i, row in enumerate(event_rows)],
             )
-            self._close_session(sid, "complete" if complete else "incomplete", None)
+            self._close_session(sid, status, end_utc)
             conn.execute(_SET_SUMMARY, (*summary_values, sid))
+            if given or note is not None:
+                conn.execute(
+                    f"UPDATE sessions SET {', '.join(f'{k} = ?' for k in (*given, 'note'))} WHERE id = ?",
+                    (*(None if v is None else int(v) for v in given.values()), note, sid),
+                )
         return sid
 
     def mark_interrupted_sessions(self) -> list[int]:
@@ -829,6 +856,11 @@ class SessionStore:
         flagged after a gap whose gap was not stored gets one spanning exactly the time
         between the beats, with reason ``"not stored"``.
         """
+        return self.recording_and_beats(session_id)[0]
+
+    def recording_and_beats(self, session_id: int) -> tuple[Recording, BeatTable]:
+        """:meth:`recording` and :meth:`beat_table` of one moment, the beats read once
+        (the plots and trends need both: the pace and phase are in the table only)."""
         with self._snapshot():  # beats and events of one moment, while a live session adds to them
             meta = self.session(session_id).meta
             beats = self.beat_table(session_id)
@@ -843,7 +875,8 @@ class SessionStore:
             for e in events
             if e.kind in LINK_KINDS.values()
         )
-        return Recording(meta=meta, t_s=beats.t_s, rr_ms=beats.rr_ms, flags=beats.flags, gaps=gaps, link_events=links)
+        rec = Recording(meta=meta, t_s=beats.t_s, rr_ms=beats.rr_ms, flags=beats.flags, gaps=gaps, link_events=links)
+        return rec, beats
 
     def recent_resonance_bpm(self, n: int = 5) -> float | None:
         """The median resonance pace of the last ``n`` complete sessions that found one,
