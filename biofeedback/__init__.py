@@ -30,6 +30,7 @@ _LAZY: dict[str, str] = {
     "HeartRateMeasurement": "biofeedback.hrm",
     "SensorContact": "biofeedback.hrm",
     "BreathGuide": "biofeedback.guide",
+    "Coach": "biofeedback.coach",
     "BreathPattern": "biofeedback.pacer",
     "BreathState": "biofeedback.pacer",
     "Pacer": "biofeedback.pacer",
@@ -49,6 +50,7 @@ __all__ = [
     "BreathGuide",
     "BreathPattern",
     "BreathState",
+    "Coach",
     "Controller",
     "Decision",
     "FixedPace",
@@ -68,6 +70,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from biofeedback.beats import Beat, BeatClock, BeatFlags, Gap, Measurement, beat_times_s
+    from biofeedback.coach import Coach
     from biofeedback.errors import BiofeedbackError, InvalidInputError, MalformedFrameError
     from biofeedback.guide import BreathGuide
     from biofeedback.hrm import HeartRateMeasurement, SensorContact

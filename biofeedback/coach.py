@@ -48,7 +48,7 @@ Examples
 ...     t += 1.0
 ...     pace = coach.on_beat(t_s=t, rr_ms=1000.0)
 >>> coach.stage, coach.baseline_hr_bpm
-('descend', 60.0)
+('search', 60.0)
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ from biofeedback.coach_evidence import (
     corrected_beats,
     fit_peak,
     lock_share,
+    smooth_swing,
 )
 from biofeedback.errors import InvalidInputError
 from biofeedback.protocols import Decision
@@ -74,6 +75,10 @@ from biofeedback.protocols import Decision
 __all__ = ["Coach", "CoachOptions"]
 
 MAX_CORRECTED_SHARE: Final[float] = 0.2  # a breath with more of its beats corrected is not weighed
+# where the person's own breathing is sought in the heart rate, Hz (7.8-30 /min): spontaneous breathing
+# at rest runs at 12-20 /min (Tobin et al. 1988), and below this band the Mayer waves (~0.1 Hz) and 1/f
+# fluctuation of heart rate would pass for a slow breath (Cohen & Taylor 2002)
+OWN_RATE_HZ: Final[tuple[float, float]] = (0.13, 0.5)
 _EPS: Final[float] = 1e-6
 
 
@@ -118,9 +123,12 @@ class CoachOptions:
     trust_after_s : float
         Breaths before this (s from the first beat) do not enter the fit (60).
     search_step_bpm : float
-        Step of the search, breaths/min per breath (0.25).
+        Step of the search between blocks of breaths, breaths/min (0.5).
+    block_breaths : int
+        Breaths at each pace of the search and of the fine-tuning (3): the first one is
+        the person settling into the pace and weighs half.
     bandwidth_bpm : float
-        Width of the fit's kernel around the estimate, breaths/min (1.25).
+        Width of the kernel smoothing swing over pace, breaths/min (0.6).
     """
 
     start_pace_bpm: float | None = None
@@ -132,8 +140,9 @@ class CoachOptions:
     start_from_own_rate: bool = False
     settle_s: float = 75.0
     trust_after_s: float = 60.0
-    search_step_bpm: float = 0.25
-    bandwidth_bpm: float = 1.25
+    search_step_bpm: float = 0.5
+    block_breaths: int = 3
+    bandwidth_bpm: float = 0.75
 
 
 def _positive(name: str, value: Any) -> float:
@@ -153,6 +162,8 @@ def _options(kwargs: dict[str, Any]) -> CoachOptions:
     for name in ("target_drop_pct", "min_pace_bpm", "max_step_bpm", "top_pace_bpm", "settle_s",
                  "search_step_bpm", "bandwidth_bpm"):
         _positive(name, getattr(opts, name))
+    if isinstance(opts.block_breaths, bool) or not isinstance(opts.block_breaths, int) or opts.block_breaths < 1:
+        raise InvalidInputError(f"Coach option block_breaths must be a whole number of breaths >= 1, got {opts.block_breaths!r}")
     if not isinstance(opts.trust_after_s, int | float) or not 0 <= opts.trust_after_s < math.inf:
         raise InvalidInputError(f"Coach option trust_after_s must be 0 or more seconds, got {opts.trust_after_s!r}")
     for name in ("start_pace_bpm", "settle_pace_bpm"):
@@ -222,7 +233,9 @@ class Coach:
         self.breaths: list[BreathEvidence] = []
         self.fit: PeakFit | None = None
         self._pace: float | None = o.settle_pace_bpm
-        self._ceiling: float = math.inf
+        self._ceiling: float = math.inf  # the person's own rate, once known
+        self._floor: float = 0.0  # just above a pace the person could not follow
+        self._followed_at: deque[tuple[float, float]] = deque(maxlen=32)  # (end, pace) of breaths followed
         # beats of the unbroken stretch since the last gap (raw), bounded
         self._t: deque[float] = deque(maxlen=400)
         self._rr: deque[float] = deque(maxlen=400)
@@ -241,7 +254,9 @@ class Coach:
         self._stage_breaths = 0
         self._dither = 0
         self._sweep_lo = o.min_pace_bpm
-        self._climb_to: float | None = None
+        self._climb_to: float | None = None  # a re-search first climbs to this pace
+        self._sweep_up = False  # the search is on its way back up
+        self._up_to = o.top_pace_bpm  # ... to this pace
         self._low_drop = 0
         self._lock: deque[float] = deque(maxlen=2)
         self._followed: list[float] = []  # per breath: 1 if the person followed then, else 0
@@ -346,9 +361,9 @@ class Coach:
         """Move toward ``pace`` by at most one step, within the bounds, and record why."""
         o = self.options
         now = self.pace_bpm
-        target = min(max(pace, o.min_pace_bpm), self._ceiling)
+        target = min(max(pace, o.min_pace_bpm, self._floor), max(self._ceiling, self._floor))
         new = now + max(-o.max_step_bpm, min(o.max_step_bpm, target - now))
-        new = round(min(max(new, o.min_pace_bpm), max(self._ceiling, o.min_pace_bpm)), 3)
+        new = round(new, 3)  # the target is within the bounds: a pace outside them moves back a step a breath
         changed = abs(new - now) > _EPS
         if changed or stage != self.stage or code != (self.decisions[-1].code if self.decisions else ""):
             self._pace = new
@@ -367,17 +382,21 @@ class Coach:
         if onset_s > self._gap_s and self._stretch_start is not None and onset_s >= self._stretch_start:
             t = np.fromiter(self._t, dtype=np.float64)
             rr = np.fromiter(self._rr, dtype=np.float64)
-            window = t >= onset_s - 40.0
+            run_from = onset_s  # a run of whole breaths at this pace, up to RUN_BREATHS long
+            for b in reversed(self.breaths[-(self.RUN_BREATHS - 1):] if self.RUN_BREATHS > 1 else []):
+                if abs(b.pace_bpm - pace_bpm) > _EPS or abs(b.end_s - run_from) > 1e-6 or b.onset_s <= self._gap_s:
+                    break
+                run_from = b.onset_s
+            window = t >= min(run_from, onset_s - 40.0)
             t_nn, nn, changed = corrected_beats(t[window], rr[window])
-            evidence = breath_evidence(t_nn, 60000.0 / nn, changed, onset_s, end_s, pace_bpm)
+            evidence = breath_evidence(t_nn, 60000.0 / nn, changed, onset_s, end_s, pace_bpm, from_s=run_from)
             if self.stage == "settle":
                 inside = (t_nn >= onset_s) & (t_nn < end_s) & ~changed
                 self._settle_t += t_nn[inside].tolist()
                 self._settle_rr += nn[inside].tolist()
                 self._settle_paces.append(pace_bpm)
         if evidence is None or evidence.corrected_share > MAX_CORRECTED_SHARE:
-            self._paused_breaths = max(self._paused_breaths, 1)
-            return
+            return  # not evidence: too few beats, or too many of them corrected
         self.breaths.append(evidence)
         self._update_following()
         self._followed.append(0.0 if self.following is False else 1.0)
@@ -429,13 +448,7 @@ class Coach:
 
     def _refit(self) -> PeakFit | None:
         pace, swing, w = self._weights()
-        center = self.resonance_bpm if self.resonance_bpm is not None else float(np.average(pace, weights=w + 1e-12))
-        fit = None
-        for _ in range(3):
-            fit = fit_peak(pace, swing, w, center_bpm=center, bandwidth_bpm=self.options.bandwidth_bpm)
-            if fit is None or abs(fit.peak_bpm - center) < 0.02:
-                break
-            center = fit.peak_bpm
+        fit = fit_peak(pace, swing, w, bandwidth_bpm=self.options.bandwidth_bpm)
         self.fit = fit
         if fit is not None:
             self.resonance_bpm = round(fit.peak_bpm, 3)
@@ -451,10 +464,27 @@ class Coach:
         if not follows:
             if self.stage != "wait":
                 self._resume_stage = self.stage
+            last_ok = max((p for e, p in self._followed_at if e > t_s - 120.0), default=None)
+            if last_ok is not None and self.pace_bpm < last_ok - _EPS:
+                # it was followed at a faster pace: this one may be too slow to breathe with
+                failed = self.pace_bpm
+                self._floor = max(self._floor, min(failed + o.search_step_bpm / 2.0, last_ok))
+                self._set(t_s, last_ok, "wait", "too-slow",
+                          f"Your heart rhythm stopped following at {failed:.2f}/min, perhaps too slow to breathe "
+                          "with comfortably: back to {pace:.2f}/min.")
+                return
+            if last_ok is None and self.pace_bpm > self.WAIT_PACE_BPM + _EPS and self.stage != "settle":
+                # never seen following: at a fast pace the swing may just be too small to see
+                self._set(t_s, self.WAIT_PACE_BPM, "wait", "not-following",
+                          "Your heart rhythm is not following the prompt yet: slowing to {pace:.2f}/min, "
+                          "where it shows more clearly. Breathe in as the prompt rises and out as it falls.")
+                return
             self._set(t_s, self.pace_bpm, "wait", "not-following",
                       "Your heart rhythm is not following the prompt: keeping {pace:.2f}/min. "
                       "Breathe in as the prompt rises and out as it falls.")
             return
+        if self.following is True:
+            self._followed_at.append((t_s, self.breaths[-1].pace_bpm))
         if self.stage == "wait":
             self._say(t_s, self._resume_stage, "following", "Your heart rhythm follows the prompt again.")
         fit = self._refit()
@@ -480,7 +510,7 @@ class Coach:
         self.baseline_hr_bpm = round(float(np.mean(60000.0 / rr)), 2)
         own = math.nan
         if t[-1] - t[0] >= 50.0:
-            own = breathing_rate(rr, t_s=t)
+            own = breathing_rate(rr, t_s=t, band_hz=OWN_RATE_HZ)
         prompt = float(np.mean(self._settle_paces)) if self._settle_paces else math.nan
         if math.isfinite(own) and abs(own - prompt) > 0.75:
             self.own_rate_bpm = round(own, 2)
@@ -516,39 +546,64 @@ class Coach:
         self._say(t_s, "search", "search", "Searching for the pace where your heart rate swings most.")
 
     def _search(self, t_s: float, fit: PeakFit | None) -> None:
+        """Down in small steps until the swing has clearly fallen off (or the floor), then
+        back up past the peak, so that both sides are seen twice and a lag in taking up a
+        new pace biases neither way."""
         o = self.options
         pace = self.pace_bpm
-        if self._climb_to is not None:
+        if self._climb_to is not None:  # a new search starts above the estimate
             if pace < self._climb_to - _EPS:
                 self._set(t_s, self._climb_to, "search", "re-search", "Searching again, from {pace:.2f}/min down.")
                 return
             self._climb_to = None
-        at_floor = pace <= max(self._sweep_lo, o.min_pace_bpm) + _EPS
-        found = fit is not None and fit.curved and fit.peak_bpm - pace >= 0.8 and fit.se_bpm <= 0.4
-        if at_floor or found:
-            self._stage_breaths = 0
-            self._dither = 0
-            best = fit.peak_bpm if fit is not None else pace
-            why = "reached the slowest pace searched" if at_floor and not found else "the swing fell off below it"
-            self._say(t_s, "fine-tune", "peak",
-                      f"Largest swing near {best:.2f}/min ({why}): fine-tuning around it.")
-            self._fine_tune(t_s, fit)
+            self._sweep_up = False
+        est = fit.peak_bpm if fit is not None else pace
+        if self._sweep_up:
+            if pace >= self._up_to - _EPS:
+                self._stage_breaths = 0
+                self._dither = 0
+                self._say(t_s, "fine-tune", "peak", f"Largest swing near {est:.2f}/min: fine-tuning around it.")
+                self._fine_tune(t_s, fit)
+                return
+            if self._at_pace() < o.block_breaths:
+                return
+            self._set(t_s, pace + o.search_step_bpm, "search", "step-up",
+                      f"Swing {self.breaths[-1].swing_bpm:.1f} beats/min at {pace:.2f}/min; back up to {{pace:.2f}}/min.")
             return
-        swing = self.breaths[-1].swing_bpm
+        at_floor = pace <= max(self._sweep_lo, o.min_pace_bpm, self._floor) + _EPS
+        found = False
+        if fit is not None and fit.curved and fit.peak_bpm - pace >= self.TURN_BELOW_BPM and fit.se_bpm <= 0.3:
+            pace_arr, swing_arr, w = self._weights()
+            here, evidence = smooth_swing(pace_arr, swing_arr, w, np.array([pace]), o.bandwidth_bpm)
+            found = bool(evidence[0] >= 3.0 and here[0] <= self.TURN_SHARE * fit.peak_swing_bpm)
+        if at_floor or found:
+            self._sweep_up = True
+            self._up_to = min(est + self.UP_PAST_BPM, self._ceiling, o.top_pace_bpm)
+            why = "reached the slowest pace searched" if at_floor and not found else "the swing fell off below it"
+            self._say(t_s, "search", "turn", f"Largest swing so far near {est:.2f}/min ({why}): back up past it.")
+            self._search(t_s, fit)
+            return
+        if self._at_pace() < o.block_breaths:
+            return
         self._set(t_s, pace - o.search_step_bpm, "search", "step",
-                  f"Swing {swing:.1f} beats/min at {pace:.2f}/min; trying {{pace:.2f}}/min.")
+                  f"Swing {self.breaths[-1].swing_bpm:.1f} beats/min at {pace:.2f}/min; trying {{pace:.2f}}/min.")
 
-    def _dither_bpm(self, fit: PeakFit | None) -> float:
-        if fit is None or not math.isfinite(fit.se_bpm):
-            return 0.4
-        return min(0.4, max(0.1, 1.5 * fit.se_bpm))
+    def _at_pace(self) -> int:
+        """Whole breaths read so far at the pace asked for now."""
+        k = 0
+        for b in reversed(self.breaths):
+            if abs(b.pace_bpm - self.pace_bpm) > _EPS:
+                break
+            k += 1
+        return k
 
     def _fine_tune(self, t_s: float, fit: PeakFit | None) -> None:
         o = self.options
         stage = self.stage
         est = self.resonance_bpm if self.resonance_bpm is not None else self.pace_bpm
         if stage == "confirm" and self._stage_breaths >= 8 and fit is not None:
-            if not fit.curved or abs(fit.peak_bpm - (o.start_pace_bpm or est)) > 0.6:
+            known = o.start_pace_bpm if o.start_pace_bpm is not None else est
+            if not fit.curved or abs(fit.peak_bpm - known) > 0.6:
                 self._climb_to = min(est + 0.75, self._ceiling, o.top_pace_bpm)
                 self._sweep_lo = max(est - 1.0, o.min_pace_bpm)
                 self._stage_breaths = 0
@@ -556,20 +611,40 @@ class Coach:
                           f"Your swing is not largest at the known pace: searching around {est:.2f}/min.")
                 self._search(t_s, fit)
                 return
+            self._stage_breaths = 0
+            self._say(t_s, "fine-tune", "confirmed", f"Your known pace is confirmed near {est:.2f}/min.")
             stage = "fine-tune"
-        d = self._dither_bpm(fit)
-        side = (1.0, 1.0, -1.0, -1.0)[self._dither % 4]
-        self._dither += 1
         drop = self.hr_drop_pct
-        if (self._stage_breaths >= 6 and fit is not None and fit.curved and fit.se_bpm <= 0.2
-                and drop is not None and drop >= o.target_drop_pct and self._plateau()):
+        settled = fit is not None and fit.curved and fit.se_bpm <= 0.25
+        if (self._stage_breaths >= 6 and settled and drop is not None and drop >= o.target_drop_pct
+                and self._plateau()):
             self._stage_breaths = 0
             self._low_drop = 0
             self._set(t_s, est, "hold", "hold",
                       f"Holding {{pace:.2f}}/min: heart rate {drop:.1f}% below your start, and the swing has levelled off.")
             return
-        self._set(t_s, est + side * d, stage, "tune",
-                  f"Fine-tuning around {est:.2f}/min, your best pace so far: now {{pace:.2f}}/min.")
+        d = self.DITHER_CONFIRM_BPM if stage == "confirm" else self.DITHER_BPM
+        if stage != "confirm" and self._stage_breaths > self.DITHER_BREATHS:
+            d = 0.0
+        if d > 0.0:
+            side = 1.0 if (self._dither // o.block_breaths) % 2 == 0 else -1.0
+            self._dither += 1
+            self._set(t_s, est + side * d, stage, "tune",
+                      f"Fine-tuning around {est:.2f}/min, your best pace so far: now {{pace:.2f}}/min.")
+            return
+        if abs(est - self.pace_bpm) > self.STEADY_BPM or self.decisions[-1].code not in ("steady", "tune"):
+            drop_text = "" if drop is None else f" Heart rate is {drop:.1f}% below your start."
+            self._set(t_s, est, stage, "steady", f"Staying near your best pace, {{pace:.2f}}/min.{drop_text}")
+
+    WAIT_PACE_BPM: Final[float] = 6.0  # a person never seen following waits at this pace, breaths/min
+    RUN_BREATHS: Final[int] = 3  # a breath's swing is read over up to this many breaths at its pace
+    TURN_BELOW_BPM: Final[float] = 1.25  # the search turns this far below a clear peak, breaths/min
+    TURN_SHARE: Final[float] = 0.75  # ... where the swing is down to this share of the peak's
+    UP_PAST_BPM: Final[float] = 0.0  # and goes back up this far past the peak, breaths/min
+    DITHER_BPM: Final[float] = 0.2  # fine-tuning looks this far either side of the estimate, breaths/min
+    DITHER_CONFIRM_BPM: Final[float] = 0.4  # confirming a known pace looks farther
+    DITHER_BREATHS: Final[int] = 12  # fine-tuning breaths after which the estimate is used as it is
+    STEADY_BPM: Final[float] = 0.3  # then the pace follows the estimate only when it moved this far, breaths/min
 
     def _plateau(self) -> bool:
         """The swing of the last 6 breaths is no longer growing."""

@@ -51,6 +51,7 @@ __all__ = [
     "corrected_beats",
     "fit_peak",
     "lock_share",
+    "smooth_swing",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -72,8 +73,8 @@ class BreathEvidence:
     swing_bpm : float
         Peak-to-trough heart rate of the oscillation locked to the prompt, beats/min.
     phase_rad : float
-        Phase of that oscillation against the prompt (0: heart rate peaks at the inhale
-        onset), radians in (−π, π].
+        Phase of that oscillation against the prompt: how far into the breath heart rate
+        peaks (0: at the inhale onset; positive: later), radians in (−π, π].
     mean_hr_bpm : float
         Mean instantaneous heart rate of the breath's beats, beats/min.
     n_beats : int
@@ -149,8 +150,12 @@ def corrected_beats(t_s: FloatArray, rr_ms: FloatArray) -> tuple[FloatArray, Flo
         return t_s, nn, flagged
     chain = np.cumsum(rr_ms)
     t_nn = np.interp(np.cumsum(nn) * (chain[-1] / float(np.sum(nn))), chain, t_s)
-    near = np.abs(t_nn[:, None] - t_s[flagged][None, :]).min(axis=1)
-    return t_nn, nn, near < 1.5 * float(np.median(nn)) / 1000.0
+    # a corrected beat lies inside the span of an interval that was flagged
+    span_end = t_s[flagged]
+    span_start = span_end - rr_ms[flagged] / 1000.0
+    tol = 1e-6
+    inside = (t_nn[:, None] > span_start[None, :] + tol) & (t_nn[:, None] <= span_end[None, :] + tol)
+    return t_nn, nn, inside.any(axis=1)
 
 
 def _design(t_s: FloatArray, phase: FloatArray, trend: int) -> FloatArray:
@@ -168,6 +173,8 @@ def breath_evidence(
     onset_s: float,
     end_s: float,
     pace_bpm: float,
+    *,
+    from_s: float | None = None,
 ) -> BreathEvidence | None:
     """One breath's swing locked to the prompt, or None when too few beats fall inside.
 
@@ -183,6 +190,11 @@ def breath_evidence(
         ``onset_s`` to 1 at ``end_s`` (the pacer keeps a pace for a whole breath).
     pace_bpm : float
         The prompt's pace during the breath, breaths/min.
+    from_s : float, optional
+        The start of a run of whole breaths at this same pace that ends with this one
+        (s, an inhale onset ``k`` breaths back): the oscillation is then read over the whole
+        run (a narrower band: Mayer waves and 1/f noise near the pace count less), and
+        ``swing_bpm`` and ``phase_rad`` describe the run. Default: this breath alone.
 
     Returns
     -------
@@ -195,16 +207,17 @@ def breath_evidence(
     >>> t = np.arange(0.0, 10.0, 0.8)
     >>> hr = 65.0 + 5.0 * np.cos(2 * np.pi * t / 10.0)
     >>> e = breath_evidence(t, hr, np.zeros(t.size, bool), 0.0, 10.0, 6.0)
-    >>> round(e.swing_bpm, 2), round(e.phase_rad, 2)
+    >>> round(e.swing_bpm, 2), round(abs(e.phase_rad), 2)
     (10.0, 0.0)
     """
-    inside = (t_s >= onset_s) & (t_s < end_s)
+    start = onset_s if from_s is None else min(from_s, onset_s)
+    inside = (t_s >= start) & (t_s < end_s)
     n = int(np.count_nonzero(inside))
     if n < MIN_BREATH_BEATS:
         return None
     t = t_s[inside]
     hr = hr_bpm[inside]
-    phase = (t - onset_s) / (end_s - onset_s)
+    phase = (t - start) / (end_s - onset_s)
     x = _design(t, phase, 1)
     coef, *_ = np.linalg.lstsq(x, hr, rcond=None)
     a, b = float(coef[-2]), float(coef[-1])
@@ -252,75 +265,140 @@ def lock_share(t_s: FloatArray, hr_bpm: FloatArray, phase_cycles: FloatArray) ->
     return max(0.0, 1.0 - float(r_full @ r_full) / ss)
 
 
+def smooth_swing(
+    pace_bpm: FloatArray, swing_bpm: FloatArray, weight: FloatArray, grid_bpm: FloatArray, bandwidth_bpm: float
+) -> tuple[FloatArray, FloatArray]:
+    """The swing curve smoothed over pace: a kernel-weighted local quadratic at each grid pace.
+
+    Parameters
+    ----------
+    pace_bpm, swing_bpm, weight : ndarray
+        One entry per breath: pace (breaths/min), swing (beats/min), trust (≥ 0).
+    grid_bpm : ndarray
+        Paces to evaluate the curve at, breaths/min.
+    bandwidth_bpm : float
+        Standard deviation of the Gaussian kernel, breaths/min.
+
+    Returns
+    -------
+    curve_bpm, n_eff : ndarray
+        The smoothed swing at each grid pace (beats/min; NaN where the local fit is
+        singular) and the summed kernel weight there (how many breaths' worth of evidence).
+    """
+    x = pace_bpm[None, :] - grid_bpm[:, None]
+    k = weight[None, :] * np.exp(-0.5 * (x / bandwidth_bpm) ** 2)
+    m = np.stack([(k * x**j).sum(axis=1) for j in range(5)], axis=1)
+    ty = np.stack([(k * x**j * swing_bpm[None, :]).sum(axis=1) for j in range(3)], axis=1)
+    a = np.stack([m[:, 0:3], m[:, 1:4], m[:, 2:5]], axis=1)
+    det = np.linalg.det(a)
+    ok = np.abs(det) > 1e-9 * np.maximum(m[:, 0], 1e-12) ** 3
+    curve = np.full(grid_bpm.size, math.nan)
+    if ok.any():
+        curve[ok] = np.linalg.solve(a[ok], ty[ok][:, :, None])[:, 0, 0]
+    return curve, m[:, 0]
+
+
 def fit_peak(
     pace_bpm: FloatArray,
     swing_bpm: FloatArray,
     weight: FloatArray,
     *,
-    center_bpm: float,
     bandwidth_bpm: float,
+    local_bpm: float = 1.0,
+    min_evidence: float = 3.0,
 ) -> PeakFit | None:
-    """The pace of the largest swing: a weighted quadratic of swing against pace.
+    """The pace of the largest swing, from every breath so far.
 
-    Each breath weighs ``weight · exp(−½((pace − center)/bandwidth)²)``; the fit
-    ``swing = β0 + β1·x + β2·x²`` (``x = pace − center``) is solved by weighted least squares.
-    When it bends down (``β2 < 0``) with its vertex inside the visited paces, the vertex is
-    the peak, and its standard error follows from the coefficients' covariance by the delta
-    method. Otherwise the peak is the visited pace where the fitted curve is highest, with
-    an infinite error.
+    The swing curve is smoothed over pace (:func:`smooth_swing`) on a 0.05 breaths/min grid
+    over the visited paces; its highest point where at least ``min_evidence`` breaths' worth
+    of kernel weight lies is the peak. The peak is *curved* when the smoothed curve falls
+    on both sides of it within the supported paces. Its standard error comes from a
+    weighted quadratic over the breaths around it (kernel ``1.5 · bandwidth``): the
+    covariance of the coefficients, by the delta method, for the vertex ``−β1 / 2β2``.
 
     Parameters
     ----------
     pace_bpm, swing_bpm, weight : ndarray
         One entry per breath: its pace (breaths/min), its swing (beats/min) and how much it
         is trusted (≥ 0).
-    center_bpm : float
-        Where the fit is centred, breaths/min (the previous estimate).
     bandwidth_bpm : float
-        Width of the kernel, breaths/min: breaths farther away weigh less.
+        Width of the smoothing kernel, breaths/min.
+    min_evidence : float
+        Kernel weight a grid pace needs to be a candidate, breaths.
 
     Returns
     -------
     PeakFit or None
-        None when fewer than 4 breaths carry weight or fewer than 3 distinct paces do.
+        None when no pace has enough evidence.
 
     Examples
     --------
     >>> import numpy as np
     >>> p = np.repeat([5.0, 5.5, 6.0, 6.5, 7.0], 3)
     >>> s = 10.0 - 2.0 * (p - 5.8) ** 2
-    >>> f = fit_peak(p, s, np.ones(p.size), center_bpm=6.0, bandwidth_bpm=1.5)
-    >>> round(f.peak_bpm, 2), f.curved
+    >>> f = fit_peak(p, s, np.ones(p.size), bandwidth_bpm=0.6)
+    >>> round(f.peak_bpm, 1), f.curved
     (5.8, True)
     """
-    w = weight * np.exp(-0.5 * ((pace_bpm - center_bpm) / bandwidth_bpm) ** 2)
-    keep = w > 1e-3
-    if np.count_nonzero(keep) < 4 or np.unique(np.round(pace_bpm[keep], 2)).size < 3:
+    keep = weight > 1e-3
+    if np.count_nonzero(keep) < 4:
         return None
-    p, s, w = pace_bpm[keep], swing_bpm[keep], w[keep]
-    x = p - center_bpm
-    design = np.column_stack([np.ones_like(x), x, x * x])
-    sw = np.sqrt(w)
-    coef, *_ = np.linalg.lstsq(design * sw[:, None], s * sw, rcond=None)
-    b0, b1, b2 = (float(c) for c in coef)
+    p, s, w = pace_bpm[keep], swing_bpm[keep], weight[keep]
     lo, hi = float(np.min(p)), float(np.max(p))
-    n_eff = float(w.sum() ** 2 / (w * w).sum())
-    if b2 < 0.0:
-        vertex = -b1 / (2.0 * b2)
-        if lo <= center_bpm + vertex <= hi:
-            resid = s - design @ coef
-            dof = max(n_eff - 3.0, 1.0)
-            sigma2 = float((w * resid * resid).sum() / w.sum()) * n_eff / dof
-            xtwx = (design * w[:, None]).T @ design
-            try:
-                cov = sigma2 * np.linalg.inv(xtwx) * float(w.sum()) / n_eff
-            except np.linalg.LinAlgError:
-                cov = np.full((3, 3), math.inf)
-            grad = np.array([0.0, -1.0 / (2.0 * b2), b1 / (2.0 * b2 * b2)])
-            var = float(grad @ cov @ grad)
-            se = math.sqrt(var) if math.isfinite(var) and var >= 0.0 else math.inf
-            return PeakFit(center_bpm + vertex, b0 + b1 * vertex + b2 * vertex * vertex, se, True, int(p.size))
-    grid = np.linspace(lo, hi, 41) - center_bpm
-    curve = b0 + b1 * grid + b2 * grid * grid
-    k = int(np.argmax(curve))
-    return PeakFit(center_bpm + float(grid[k]), float(curve[k]), math.inf, False, int(p.size))
+    grid = np.arange(round(lo, 2), hi + 1e-9, 0.05)
+    if grid.size < 3:
+        return None
+    curve, n_eff = smooth_swing(p, s, w, grid, bandwidth_bpm)
+    usable = (n_eff >= min_evidence) & np.isfinite(curve)
+    if not usable.any():
+        return None
+    idx = np.flatnonzero(usable)
+    k = idx[int(np.argmax(curve[idx]))]
+    peak = float(grid[k])
+    if 0 < k < grid.size - 1 and usable[k - 1] and usable[k + 1]:
+        c0, c1, c2 = curve[k - 1], curve[k], curve[k + 1]
+        den = c0 - 2.0 * c1 + c2
+        if den < 0:
+            peak += 0.05 * float(np.clip(0.5 * (c0 - c2) / den, -0.5, 0.5))
+    drop = 0.02 * float(curve[k])
+    curved = bool(np.any(curve[idx[idx < k]] < curve[k] - drop)) and bool(np.any(curve[idx[idx > k]] < curve[k] - drop))
+    # refine: a kernel-weighted quadratic of log swing around the peak, re-centred on its vertex
+    log_s = np.log(np.maximum(s, 0.2 * float(np.median(s))))
+    center, se = peak, math.inf
+    for _ in range(4):
+        vertex, se = _log_vertex(p, log_s, w, center, local_bpm)
+        if not math.isfinite(vertex):
+            break
+        vertex = min(max(vertex, lo), hi)
+        moved = abs(vertex - center)
+        center = vertex
+        if moved < 0.01:
+            break
+    if math.isfinite(se) and lo < center < hi:
+        at = smooth_swing(p, s, w, np.array([center]), bandwidth_bpm)[0][0]
+        return PeakFit(center, float(at) if math.isfinite(at) else float(curve[k]), se, True, int(p.size))
+    return PeakFit(peak, float(curve[k]), math.inf, curved, int(p.size))
+
+
+def _log_vertex(p: FloatArray, log_s: FloatArray, w: FloatArray, center: float, bandwidth: float) -> tuple[float, float]:
+    """Vertex of a kernel-weighted quadratic of log swing around ``center`` and its standard
+    error (delta method), breaths/min; NaN and inf when the fit does not bend down."""
+    x = p - center
+    k = w * np.exp(-0.5 * (x / bandwidth) ** 2)
+    design = np.column_stack([np.ones_like(x), x, x * x])
+    sw = np.sqrt(k)
+    coef, *_ = np.linalg.lstsq(design * sw[:, None], log_s * sw, rcond=None)
+    b1, b2 = float(coef[1]), float(coef[2])
+    n_eff = float(k.sum() ** 2 / max(float((k * k).sum()), 1e-300))
+    if b2 >= 0.0 or n_eff <= 4.0:
+        return math.nan, math.inf
+    resid = log_s - design @ coef
+    sigma2 = float((k * resid * resid).sum() / k.sum()) * n_eff / (n_eff - 3.0)
+    xtwx = (design * (k * n_eff / k.sum())[:, None]).T @ design
+    try:
+        cov = sigma2 * np.linalg.inv(xtwx)
+    except np.linalg.LinAlgError:
+        return math.nan, math.inf
+    grad = np.array([0.0, -1.0 / (2.0 * b2), b1 / (2.0 * b2 * b2)])
+    var = float(grad @ cov @ grad)
+    return center - b1 / (2.0 * b2), math.sqrt(var) if math.isfinite(var) and var >= 0.0 else math.inf
