@@ -4,6 +4,7 @@ beat and decision by decision, from a file, the simulated person and the emulate
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import json
 import os
@@ -318,8 +319,6 @@ def test_replay_of_a_file_runs_the_coach_over_it(capsys: pytest.CaptureFixture[s
 def test_the_coach_starts_from_the_resonance_pace_of_recent_sessions(capsys: pytest.CaptureFixture[str]) -> None:
     from biofeedback.recording import Recording, RecordingMeta
 
-    import datetime as dt
-
     with store() as s:
         for day, pace in enumerate([5.0, 5.5, 4.5]):
             meta = RecordingMeta(start_utc=dt.datetime(2026, 11, 20 + day, 7, tzinfo=dt.UTC), source="sim:1")
@@ -421,3 +420,49 @@ def test_demo_is_a_short_session_with_the_simulated_person_then_its_summary_and_
     assert f"Kept as session {stored.id} in {store_path(data_dir())}." in lines
     assert lines[-1] == f"Plot written to {png}"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["config", "data"])  # nothing where it ran
+
+
+# ---------------------------------------------------------------------------- the prompt's frame
+
+
+def test_the_prompt_frame_shows_the_persons_calm_lines_the_battery_and_the_reconnect_notice(tmp_path: Path) -> None:
+    from biofeedback.beats import Beat
+    from biofeedback.display.calm import CalmLines, store_calm_lines
+    from biofeedback.guide import BreathGuide
+    from biofeedback.protocols import FixedPace
+    from biofeedback.recording import LinkEvent, RecordingMeta
+    from biofeedback.training import GuidePiece, LockedPacer, PromptPiece
+
+    own = tmp_path / "mine.txt"
+    own.write_text("My back is allowed to rest.\nSlow is good.\n", encoding="utf-8")
+    data_dir().mkdir()
+    store_calm_lines(own, data_dir())
+    pacer = LockedPacer(Pacer(BreathPattern(6.0)))
+    controller = FixedPace(6.0)
+    guide = GuidePiece(BreathGuide(controller, pacer), pacer, controller)
+    battery = [87]
+    prompt = PromptPiece(guide, [], duration_s=600.0, calm=CalmLines.for_person(data_dir()),
+                         battery=lambda: battery[0], waiting_text="connecting to the strap…")
+    waiting = prompt.frame(0.0)
+    assert waiting.reconnecting and waiting.reconnect_text == "connecting to the strap…" and waiting.calm_line == ""
+    prompt.begin(RecordingMeta(start_utc=dt.datetime(2026, 12, 2, tzinfo=dt.UTC)))
+    rr = [1000.0, 950.0, 900.0, 950.0, 1000.0, 1050.0, 1100.0, 1050.0] * 8
+    t = 0.0
+    for r in rr:
+        t += r / 1000.0
+        guide.beat(Beat(t_s=t, rr_ms=r))
+    f = prompt.frame(t)
+    assert not f.reconnecting and f.battery_percent == 87 and f.corrected_share == 0.0
+    assert f.heart_rate_bpm == pytest.approx(60000.0 / np.mean(rr[-5:]))
+    assert f.calm_line == ["My back is allowed to rest.", "Slow is good."][(pacer.at(t).breath_index // 3) % 2]
+    assert f.elapsed_s == t and f.remaining_s == pytest.approx(600.0 - t) and f.stage == "fixed"
+    prompt.event(LinkEvent(t_s=t, kind="lost", detail="out of range"))
+    assert prompt.frame(t + 1).reconnecting and prompt.frame(t + 1).reconnect_text == "strap reconnecting…"
+    prompt.event(LinkEvent(t_s=t, kind="restored", detail="after 2 attempt(s)"))
+    battery[0] = 86
+    back = prompt.frame(t + 2)
+    assert not back.reconnecting and back.battery_percent == 86
+    # a frame never fixes a breath of the pacer: asking ahead leaves the pacer as the beats left it
+    onsets = pacer.onsets_s
+    ahead = prompt.frame(t + 25.0)
+    assert ahead.t_s == t + 25.0 and np.array_equal(pacer.onsets_s, onsets)
