@@ -113,7 +113,8 @@ def live_terminal(home: Path, settle_s: float = 8.0, measure_s: float = 20.0) ->
     os.close(master)
     share = (c1 - c0) / (t1 - t0)
     print(f"2. live loop with the terminal prompt at real time: {100 * share:.1f}% of one core over {t1 - t0:.0f} s "
-          f"({drained[0] / 1e3:.0f} kB drawn; target < {100 * LIVE_TARGET_SHARE:g}%)  {verdict(share < LIVE_TARGET_SHARE)}")
+          f"({drained[0] / 1e3:.0f} kB drawn; target < {100 * LIVE_TARGET_SHARE:g}%)  "
+          f"{verdict(share < LIVE_TARGET_SHARE)}")
     return share < LIVE_TARGET_SHARE
 
 

@@ -114,7 +114,8 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(subparser=p)
 
     p = sub.add_parser("replay", help="run a stored session or an RR file through the coach and prompt again")
-    p.add_argument("what", metavar="SESSION_ID|FILE", help="a session id ('biofeedback sessions' lists them), or a file")
+    p.add_argument("what", metavar="SESSION_ID|FILE",
+                   help="a session id ('biofeedback sessions' lists them), or an RR file")
     p.add_argument("--minutes", type=_positive, metavar="N", help="replay only the first N minutes")
     _add_pattern(p)
     _add_common(p)
@@ -316,7 +317,8 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
             plan.start_pace_bpm = store.recent_resonance_bpm()
         controller, raw_pacer, settings = _controller_and_pacer(plan)
         pacer = LockedPacer(raw_pacer)
-        guide = GuidePiece(BreathGuide(controller, pacer), pacer, controller)
+        step = BreathGuide(controller, pacer)  # type: ignore[arg-type]  # LockedPacer: the Pacer, under a lock
+        guide = GuidePiece(step, pacer, controller)
         source = _source(plan, pacer, store, out)
         kind = source.info().kind
         if plan.seed is not None and (plan.source == "sim" or plan.source.startswith("sim:")):

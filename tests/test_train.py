@@ -350,7 +350,8 @@ def test_a_sigkilled_session_replays_with_the_decisions_it_had_made() -> None:
         (stored,) = s.sessions()
         recorded = stored_decisions(s, stored.id)
         table = s.beat_table(stored.id)
-        plan = TrainPlan(source=f"stored:{stored.id}", minutes=10, ui="none", speed=None, store=False, from_recent=False)
+        plan = TrainPlan(source=f"stored:{stored.id}", minutes=10, ui="none", speed=None, store=False,
+                         from_recent=False)
         result = asyncio.run(run_plan(plan, io.StringIO(), store=s))
     assert stored.status == "interrupted" and stored.n_beats >= 150
     # what the person would have given: the same run, uninterrupted, in this process

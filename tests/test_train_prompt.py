@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_prompt_terminal import Pane, restored, shape_pixels
@@ -92,9 +93,9 @@ def test_a_train_run_in_a_terminal_with_ratings_before_and_after(pane: Pane) -> 
     assert "ended early (it is kept)." in screen
     assert "Pain: 7 before, 3 after (4 less)." in screen and "Tension: 4 before, not rated after." in screen
     (stored,) = stored_sessions()
-    assert stored.status == "incomplete"  # type: ignore[attr-defined]
-    assert (stored.pain_before, stored.tension_before, stored.pain_after, stored.tension_after) == (  # type: ignore[attr-defined]
-        7, 4, 3, None)
+    s: Any = stored
+    assert s.status == "incomplete"
+    assert (s.pain_before, s.tension_before, s.pain_after, s.tension_after) == (7, 4, 3, None)
 
 
 # ---------------------------------------------------------------------------- the window
