@@ -23,7 +23,7 @@ import numpy.typing as npt
 from biofeedback._validate import rr_array
 from biofeedback.hrm import SensorContact
 
-__all__ = ["MAX_LAG_S", "Beat", "BeatClock", "BeatFlags", "Gap", "Measurement", "beat_times_s"]
+__all__ = ["MAX_LAG_S", "Beat", "BeatClock", "BeatFlags", "Gap", "Measurement", "RejectedFrame", "beat_times_s"]
 
 MAX_LAG_S: Final[float] = 2.5  # chain behind arrival clock by more than this: re-anchor, s
 
@@ -52,6 +52,26 @@ class Measurement:
     rr_ms: tuple[float, ...] = ()
     contact: SensorContact = SensorContact.NOT_SUPPORTED
     raw: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedFrame:
+    """A notification that did not decode, as a source delivers it: not a measurement,
+    but kept (a store keeps every frame, so that a fixed decoder can read it again).
+
+    Attributes
+    ----------
+    t_arrival_s : float
+        When it arrived, seconds on the source's clock.
+    raw : bytes
+        The notification as it came over the air (0x2A37 payload).
+    reason : str
+        Why the decoder rejected it, in plain words.
+    """
+
+    t_arrival_s: float
+    raw: bytes
+    reason: str
 
 
 class BeatFlags(enum.IntFlag):

@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("track", help="write a breathing-guide audio track (WAV) to play with no strap and no computer")
     pace = p.add_mutually_exclusive_group(required=True)
-    pace.add_argument("--pace", type=_positive, metavar="X", help="breaths per minute")
+    pace.add_argument("--pace", type=_pace, metavar="X", help="breaths per minute, from 1 to 60")
     pace.add_argument("--resonance", action="store_true",
                       help="your resonance pace: the median of your last complete training sessions that found one")
     pace.add_argument("--preset", metavar="P",
@@ -145,6 +145,17 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
     return value
+
+
+def _pace(text: str) -> float:
+    """A pace a person can breathe, breaths/min: the range of the ``fixed:X`` preset."""
+    from biofeedback.pacer import FIXED_PACE_RANGE_BPM, fixed_pace_bpm
+
+    pace = fixed_pace_bpm(text)
+    if pace is None:
+        low, high = FIXED_PACE_RANGE_BPM
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of breaths/min from {low:g} to {high:g}")
+    return pace
 
 
 # ---------------------------------------------------------------------------- commands
@@ -379,10 +390,9 @@ def _stored_resonance(data_dir: Path | None) -> tuple[float, str]:
     found: float | None = None
     n_found = 0
     if path.is_file():  # SessionStore would create a missing store
-        with SessionStore(path) as store:
+        with SessionStore(path) as store, store.snapshot():  # the median of the paces counted
+            n_found = len(store.recent_resonance_paces_bpm(n=RESONANCE_SESSIONS))
             found = store.recent_resonance_bpm(n=RESONANCE_SESSIONS)
-            n_found = min(RESONANCE_SESSIONS, sum(1 for s in store.sessions()
-                                                  if s.complete and s.resonance_bpm is not None))
     if found is None:
         raise InvalidInputError(f"no stored sessions with a resonance pace in {path.parent} yet; "
                                 "train first or give --pace")

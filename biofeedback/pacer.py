@@ -42,11 +42,13 @@ from biofeedback.errors import InvalidInputError
 
 __all__ = [
     "DEFAULT_MAX_STEP_BPM",
+    "FIXED_PACE_RANGE_BPM",
     "PRESETS",
     "BreathPattern",
     "BreathState",
     "Pacer",
     "Preset",
+    "fixed_pace_bpm",
     "parse_preset",
 ]
 
@@ -347,6 +349,28 @@ class Preset:
     description: str = ""
 
 
+FIXED_PACE_RANGE_BPM: Final[tuple[float, float]] = (1.0, 60.0)
+"""The paces a person can be asked to breathe at, breaths/min: from one breath a minute (slower
+than any protocol; the 4-7-8 breath is 3.2 a minute) to one a second."""
+
+
+def fixed_pace_bpm(text: str) -> float | None:
+    """``text`` as a pace within :data:`FIXED_PACE_RANGE_BPM`, breaths/min; None when it is not one
+    (not a number, or out of range). The check of ``fixed:X`` and of any pace a user gives.
+
+    Examples
+    --------
+    >>> fixed_pace_bpm("5.5"), fixed_pace_bpm("0.0001"), fixed_pace_bpm("nan"), fixed_pace_bpm("six")
+    (5.5, None, None, None)
+    """
+    try:
+        pace = float(text)
+    except ValueError:
+        return None
+    low, high = FIXED_PACE_RANGE_BPM
+    return pace if math.isfinite(pace) and low <= pace <= high else None
+
+
 CALM_START_PACE_BPM: Final[float] = 10.0  # shown until the coach has measured the person's own rate
 CALM_INHALE_SHARE: Final[float] = 1.0 / 3.0  # exhale twice as long as the inhale
 CALM_MAX_STEP_BPM: Final[float] = 0.25
@@ -392,13 +416,10 @@ def parse_preset(text: str) -> Preset:
     if name in known:
         return known[name]
     if name.startswith("fixed:"):
-        value = name.removeprefix("fixed:")
-        try:
-            pace = float(value)
-            if not (math.isfinite(pace) and 0.0 < pace <= 60.0):
-                raise ValueError(value)
-        except ValueError:
+        pace = fixed_pace_bpm(name.removeprefix("fixed:"))
+        if pace is None:
+            low, high = FIXED_PACE_RANGE_BPM
             raise InvalidInputError(f"preset {text!r}: the pace after 'fixed:' must be a number of breaths/min "
-                                    f"above 0 and at most 60, e.g. fixed:6 (choices: {choices})") from None
+                                    f"from {low:g} to {high:g}, e.g. fixed:6 (choices: {choices})")
         return Preset(f"fixed:{pace:g}", False, BreathPattern(pace), {}, f"a fixed {pace:g} breaths/min")
     raise InvalidInputError(f"unknown breathing preset {text!r}; choose one of: {choices}")

@@ -13,7 +13,9 @@ them in this order:
    and ``beat(beat)``. Each call goes to every piece in list order before the next call:
    processors (a coach deciding the pace at this beat), then sinks (the beat CSV, a
    store: they can read what the processors decided), then displays.
-3. ``event(link_event)`` when the link drops or comes back.
+3. ``event(link_event)`` when the link drops or comes back, and ``rejected_frame(frame)``
+   for a notification that did not decode (a store keeps it among the frames; it carries
+   no beat).
 4. Displays only: ``tick(t_s)`` every few tens of ms of wall time, with ``t_s`` the
    session's smooth, monotonic estimate of "now" on the beat clock, so that a display can
    redraw between beats. A tick never delays a beat: hooks must return quickly.
@@ -34,7 +36,7 @@ beat first. Every time is on the beat clock (s, see :mod:`biofeedback.beats`), e
 
 from __future__ import annotations
 
-from biofeedback.beats import Beat, Gap, Measurement
+from biofeedback.beats import Beat, Gap, Measurement, RejectedFrame
 from biofeedback.recording import LinkEvent, Recording, RecordingMeta
 
 __all__ = ["Piece", "SessionEvent"]
@@ -51,6 +53,9 @@ class Piece:
 
     def measurement(self, m: Measurement) -> None:
         """One notification as the source delivered it (arrival time on the source's clock, raw bytes)."""
+
+    def rejected_frame(self, frame: RejectedFrame) -> None:
+        """A notification that did not decode (arrival time on the source's clock, raw bytes, why)."""
 
     def beat(self, beat: Beat) -> None:
         """One beat on the beat clock, as soon as it is timed."""

@@ -3,7 +3,7 @@
 A :class:`Session` is wiring, not logic. It enters the source (``async with``), turns its
 :data:`~biofeedback.sources.base.SourceEvent` values into beats with a
 :class:`~biofeedback.beats.BeatClock`, and hands every measurement, beat, gap and link
-event to its pieces (see :mod:`biofeedback.pieces` for the hooks and their order):
+event, and every frame that did not decode, to its pieces (see :mod:`biofeedback.pieces` for the hooks and their order):
 processors first (a coach), then sinks (the beat CSV, a store), then displays (the status
 line, a prompt). Displays also get a clock tick between beats. It stops when the beat
 clock reaches the requested length, the source ends, :meth:`Session.stop` is called, or
@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Final
 
 from biofeedback import __version__
-from biofeedback.beats import MAX_LAG_S, Beat, BeatClock, Measurement
+from biofeedback.beats import MAX_LAG_S, Beat, BeatClock, Measurement, RejectedFrame
 from biofeedback.errors import InvalidInputError
 from biofeedback.pieces import Piece, SessionEvent
 from biofeedback.recording import LinkEvent, Recording, RecordingMeta
@@ -114,7 +114,7 @@ class Session:
         self.meta: RecordingMeta | None = None
         self.ticks = 0
 
-        self._held: list[Measurement | SessionEvent] = []  # for processors and sinks, until begin
+        self._held: list[Measurement | RejectedFrame | SessionEvent] = []  # for processors and sinks, until begin
         self._gaps_out = 0  # gaps of the beat clock handed on so far
         self._last_beat_arrival_s = 0.0  # source-clock arrival of the measurement of the last beat
         self._last_tick_s = 0.0
@@ -227,6 +227,9 @@ class Session:
             log.info("link restored after %d attempt(s)", event.attempts)
             self._event(LinkEvent(self.clock.last_beat_s, "restored", f"after {event.attempts} attempt(s)"))
             return False
+        if isinstance(event, RejectedFrame):  # no beat in it; kept in its place among the frames
+            self._to_stream(event, live=True)
+            return False
         self.measurements += 1
         beats = self.clock.add(event)
         kept = [b for b in beats if self.duration_s is None or b.t_s <= self.duration_s]
@@ -249,8 +252,8 @@ class Session:
         self.link_events.append(event)
         self._to_stream(event, live=True)
 
-    def _to_stream(self, item: Measurement | SessionEvent, *, live: bool) -> None:
-        """Deliver a measurement or event: held for processors and sinks until ``begin``."""
+    def _to_stream(self, item: Measurement | RejectedFrame | SessionEvent, *, live: bool) -> None:
+        """Deliver a measurement, rejected frame or event: held for processors and sinks until ``begin``."""
         if self.meta is None:
             self._held.append(item)
             targets = self.displays
@@ -259,6 +262,8 @@ class Session:
         for piece in targets:
             if isinstance(item, Measurement):
                 piece.measurement(item)
+            elif isinstance(item, RejectedFrame):
+                piece.rejected_frame(item)
             else:
                 piece.event(item)
 

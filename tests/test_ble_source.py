@@ -51,6 +51,7 @@ from biofeedback.sources.base import (
     HeartRateSource,
     LinkLost,
     LinkRestored,
+    RejectedFrame,
     SourceEvent,
 )
 from biofeedback.sources.ble import BleSource
@@ -78,9 +79,9 @@ def streaming_since_link_event(events: list[SourceEvent]) -> int:
     """Measurements since the last LinkLost / LinkRestored (or the start)."""
     n = 0
     for event in reversed(events):
-        if not isinstance(event, Measurement):
+        if isinstance(event, LinkLost | LinkRestored):
             break
-        n += 1
+        n += isinstance(event, Measurement)
     return n
 
 
@@ -311,6 +312,11 @@ def test_malformed_frames_are_counted_and_skipped_and_the_rest_arrives_intact() 
     assert len(strap.sent) == len(frames)
     assert as_tuples(measurements(events)) == as_tuples([HeartRateMeasurement.from_bytes(p) for _, p in good])
     assert not any(isinstance(e, (LinkLost, LinkRestored)) for e in events)
+    # each one comes out in its place, as a rejected frame with its bytes, for a store to keep
+    assert [e.raw for e in events if isinstance(e, Measurement | RejectedFrame)] == [p for _, p in strap.sent]
+    rejected = [e for e in events if isinstance(e, RejectedFrame)]
+    assert [e.raw for e in rejected] == bad
+    assert all(e.reason for e in rejected)
 
 
 # -- link loss and reconnection --------------------------------------------------------

@@ -17,6 +17,8 @@ import pytest
 
 from biofeedback.beats import Beat
 from biofeedback.cli import main
+from biofeedback.errors import InvalidInputError
+from biofeedback.pacer import parse_preset
 from biofeedback.paths import STORE_FILE
 from biofeedback.recording import RecordingMeta
 from biofeedback.store import SessionStore
@@ -41,6 +43,9 @@ def test_track_writes_a_wav_at_the_pace(tmp_path: Path, capsys: pytest.CaptureFi
 
 @pytest.mark.parametrize("argv", [
     ["track", "--pace", "0", "-o", "x.wav"],
+    ["track", "--pace", "0.0001", "-o", "x.wav"],  # printed 'Pace: 0 breaths/min' and wrote a flat track
+    ["track", "--pace", "61", "-o", "x.wav"],
+    ["track", "--pace", "nan", "-o", "x.wav"],
     ["track", "--pace", "6", "--minutes", "-1", "-o", "x.wav"],
     ["track", "--minutes", "5", "-o", "x.wav"],
     ["track", "--pace", "6", "--resonance", "-o", "x.wav"],
@@ -48,12 +53,27 @@ def test_track_writes_a_wav_at_the_pace(tmp_path: Path, capsys: pytest.CaptureFi
     ["track", "--preset", "calm", "-o", "x.wav"],  # adapts to the heart: a track cannot
     ["track", "--preset", "resonance", "-o", "x.wav"],
 ])
-def test_wrong_track_options_get_one_line_and_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_wrong_track_options_get_one_line_and_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)  # a track wrongly written lands here, not in the checkout
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+    assert list(here.iterdir()) == []  # and nothing was written
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "error" in err
+
+
+def test_a_pace_out_of_range_says_the_range_of_fixed_presets(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["track", "--pace", "0.0001", "-o", "x.wav"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "argument --pace: '0.0001' must be a number of breaths/min from 1 to 60" in err
+    with pytest.raises(InvalidInputError, match="from 1 to 60"):
+        parse_preset("fixed:0.0001")  # the same range
 
 
 def test_an_unwritable_path_or_pattern_is_one_line_and_exit_1(tmp_path: Path,

@@ -437,3 +437,28 @@ def test_a_live_session_through_the_store_sink_reads_back_as_its_recording(tmp_p
     np.testing.assert_array_equal(back.rr_ms, rec.rr_ms)
     np.testing.assert_array_equal(back.flags, rec.flags)
     assert len(frames) == 9 and frames[0].payload == b"\x16\x00"
+
+
+def test_frames_that_did_not_decode_reach_the_store_in_their_place_and_carry_no_beat(tmp_path: Path) -> None:
+    from biofeedback.beats import RejectedFrame
+    from biofeedback.store import SessionStore
+    from biofeedback.store.sink import FRAMES_BEFORE, StoreSink
+
+    def frame(t_s: float) -> Measurement:
+        return Measurement(t_s, 60, (1000.0,), raw=bytes([0x16, 60, 0x00, 0x04]))
+
+    early = RejectedFrame(0.7, b"\x01\x3c", "uint16 heart rate cut short")  # before any beat: held until begin
+    late = RejectedFrame(3.5, b"\x10", "no heart-rate field")
+    events: list[SourceEvent] = [Measurement(0.5, 0, (), raw=b"\x16\x00"), early, frame(1.0), frame(2.0),
+                                 frame(3.0), late, frame(4.0), LinkLost(4.5), LinkRestored(9.0), frame(10.0)]
+    with SessionStore(tmp_path / "s.db") as store:
+        sink = StoreSink(store)
+        rec = run(Session(Scripted(events), sinks=[sink]))
+        assert sink.session_id is not None
+        frames = store.frames(sink.session_id)
+        (lost,) = store.events(sink.session_id, "link_lost")
+    assert [(f.t_arrival_s, f.payload) for f in frames] == [
+        (e.t_arrival_s, e.raw) for e in events if isinstance(e, Measurement | RejectedFrame)
+    ]
+    assert lost.data[FRAMES_BEFORE] == 7  # the rejected frames counted among those before it
+    assert rec.n_beats == 5 and rec.t_s.tolist() == [1.0, 2.0, 3.0, 4.0, 10.0]

@@ -140,6 +140,8 @@ def test_preset_timings(text: str, adaptive: bool, inhale_s: float, hold_in_s: f
 
 def test_preset_names_and_coach_options() -> None:
     assert parse_preset("fixed:6").name == "fixed:6" and parse_preset(" BOX ").name == "box"
+    # one breath a minute to one a second: the ends of the range are paces
+    assert [parse_preset(f"fixed:{x}").pattern.pace_bpm for x in ("1", "60")] == [1.0, 60.0]
     assert parse_preset("resonance").coach_options == {}
     calm = parse_preset("calm")
     assert calm.coach_options == {"start_from_own_rate": True, "max_step_bpm": 0.25, "min_pace_bpm": 5.5}
@@ -147,7 +149,7 @@ def test_preset_names_and_coach_options() -> None:
 
 
 @pytest.mark.parametrize("text", ["", "resonant", "fixed:", "fixed:zero", "fixed:0", "fixed:-3", "fixed:nan",
-                                  "fixed:inf", "fixed:100", "4-7"])
+                                  "fixed:inf", "fixed:100", "fixed:60.5", "fixed:0.0001", "fixed:0.99", "4-7"])
 def test_a_bad_preset_is_one_line_naming_it_and_the_choices(text: str) -> None:
     with pytest.raises(InvalidInputError) as exc:
         parse_preset(text)

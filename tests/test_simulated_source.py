@@ -63,7 +63,8 @@ def test_notifications_are_a_straps() -> None:
     source = SimulatedSource(seed=3, minutes=5, params=PersonParams(artefact_rate=0.02))
     frames = asyncio.run(collect(source))
     assert isinstance(source, HeartRateSource)
-    assert source.info() == SourceInfo(kind="sim", speed=1.0, device_name="simulated person")
+    # the seed is in the kind; given parameters are not (the kind says so)
+    assert source.info() == SourceInfo(kind="sim:3:custom", speed=1.0, device_name="simulated person")
     sent = [b.rr_ms for b in source.beats]
     expected = group_into_notifications(sent, 1.0, as_sent=True)
     assert [(f.t_arrival_s, f.rr_ms) for f in frames] == expected
@@ -120,7 +121,13 @@ def test_a_session_runs_it_fast() -> None:
     rec = asyncio.run(Session(source).run())
     assert rec.n_beats == len(source.beats)
     assert np.max(np.abs(rec.rr_ms - np.array([b.rr_ms for b in source.beats]))) <= 1000.0 / 2048.0
-    assert rec.meta is not None and rec.meta.source == "sim"
+    assert rec.meta is not None and rec.meta.source == "sim:4"  # how to play the same person again
+
+
+def test_the_kind_says_how_to_reproduce_the_person() -> None:
+    assert SimulatedSource(seed=17).info().kind == "sim:17"
+    assert SimulatedSource(seed=17, variant="default").info().kind == "sim:17"
+    assert SimulatedSource(seed=3, variant="poor_follower").info().kind == "sim:3:poor_follower"
 
 
 def test_leaving_early_stops_the_person() -> None:
@@ -135,12 +142,25 @@ def test_leaving_early_stops_the_person() -> None:
     assert 25 < asyncio.run(main()) < 60
 
 
+@pytest.mark.parametrize("period_s", [0.5, 1.0, 2.0])
+def test_every_notification_fits_a_straps_20_bytes_at_any_period_allowed(period_s: float) -> None:
+    # the fastest heart the model allows, with the most artefacts (extra beats split intervals)
+    fast = PersonParams(baseline_hr_bpm=150.0, artefact_rate=0.2)
+    source = SimulatedSource(seed=2, minutes=3, params=fast, period_s=period_s)
+    frames = asyncio.run(collect(source))
+    assert [f.t_arrival_s for f in frames[:3]] == [period_s, 2 * period_s, 3 * period_s]
+    assert max(len(f.raw) for f in frames) <= 20  # ATT_MTU 23 minus the notification header
+    assert max(len(f.rr_ms) for f in frames) <= 9
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"speed": 0.0}, "speed must be a positive number of times real time, got 0.0"),
     ({"speed": "fast"}, "speed must be a positive number of times real time or 'max', got 'fast'"),
     ({"minutes": -1.0}, "minutes must be a positive number of minutes, got -1.0"),
     ({"variant": "nope"}, "unknown variant 'nope'"),
     ({"seed": -3}, "seed must be a non-negative integer, got -3"),
+    ({"period_s": 3.0}, r"period_s must be 0.5-2 s \(a strap notifies about once a second\), got 3.0"),
+    ({"period_s": 0.25}, r"period_s must be 0.5-2 s \(a strap notifies about once a second\), got 0.25"),
 ])
 def test_bad_arguments_are_our_error(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):

@@ -464,8 +464,16 @@ def test_recent_resonance_is_the_median_of_the_last_complete_sessions(tmp_path: 
         assert store.recent_resonance_bpm() == 5.25  # median of 6.0, 5.5, 5.0, 5.25, 4.75
         assert store.recent_resonance_bpm(n=1) == 4.75
         assert store.recent_resonance_bpm(n=2) == 5.0
+        # the paces it takes the median of, newest first
+        assert store.recent_resonance_paces_bpm() == [4.75, 5.25, 5.0, 5.5, 6.0]
+        assert store.recent_resonance_paces_bpm(n=2) == [4.75, 5.25]
+        assert store.recent_resonance_paces_bpm(n=50) == found[::-1]
         with pytest.raises(InvalidInputError):
             store.recent_resonance_bpm(n=0)
+        with pytest.raises(InvalidInputError, match="recent_resonance_paces_bpm needs n >= 1, got 0"):
+            store.recent_resonance_paces_bpm(n=0)
+    with SessionStore(tmp_path / "empty.db") as store:
+        assert store.recent_resonance_paces_bpm() == []
 
 
 def test_sessions_are_listed_newest_first_and_filtered_by_day_in_local_time(tmp_path: Path) -> None:

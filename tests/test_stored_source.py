@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from biofeedback.beats import MAX_LAG_S, BeatClock, Measurement
+from biofeedback.beats import MAX_LAG_S, Beat, BeatClock, Measurement
 from biofeedback.errors import InvalidInputError, SessionNotFoundError
 from biofeedback.hrm import SensorContact
 from biofeedback.pieces import Piece
@@ -25,6 +25,7 @@ from biofeedback.sources.replay import ReplaySource
 from biofeedback.sources import stored as stored_module
 from biofeedback.sources.stored import StoredSessionSource
 from biofeedback.store import SessionStore
+from biofeedback.store.records import Frame
 from biofeedback.store.sink import FRAMES_BEFORE, StoreSink
 
 SAFETY_TIMEOUT_S = 60.0  # a broken source fails the test instead of hanging it
@@ -134,6 +135,72 @@ def test_a_malformed_frame_among_the_stored_ones_is_counted_and_skipped(
         replayed, source = replay(store, copy_id)
     assert source.decoder.malformed_frames == 1
     assert_same(replayed, live)
+
+
+def test_a_frame_the_strap_sent_malformed_is_stored_in_arrival_order_and_skipped_again_on_replay(
+        tmp_path: Path) -> None:
+    source = EmulatedSource(rr_series(40, seed=5), speed=EMU_SPEED, drop_at=[20.5])
+    frames = source.strap.frames
+    bad_t_s = (frames[10][0] + frames[11][0]) / 2.0  # between two valid frames, before the link drop
+    bad = b"\x10"  # flags only: no heart-rate byte
+    frames.insert(11, (bad_t_s, bad))
+    path = tmp_path / "bad.db"
+    with SessionStore(path) as store:
+        live, sid = record(store, source, {"speed": EMU_SPEED})
+        stored_frames = store.frames(sid)
+        events = store.events(sid)
+    assert source.ble.malformed_frames == 1
+    # every frame that arrived is stored, the malformed one among the others in arrival order
+    assert [f.payload for f in stored_frames] == [p for _, p in source.strap.sent]
+    assert [f.payload for f in stored_frames].count(bad) == 1
+    arrivals = [f.t_arrival_s for f in stored_frames]
+    assert arrivals == sorted(arrivals)
+    # the link events' places count it, so that they come back where they were
+    (lost,) = [e for e in events if e.kind == "link_lost"]
+    before = lost.data[FRAMES_BEFORE]
+    assert bad in [f.payload for f in stored_frames[:before]]
+    replayed, again = replay(path, sid)
+    assert again.decoder.malformed_frames == 1
+    assert_same(replayed, live)
+    with SessionStore(tmp_path / "again.db") as store2:  # a replay stored again keeps it too
+        _, sid2 = record(store2, StoredSessionSource(path, sid), {"speed": EMU_SPEED})
+        assert store2.frames(sid2) == stored_frames
+
+
+def test_a_session_still_being_recorded_is_read_in_one_snapshot(
+        emulated: tuple[Path, int, Recording], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the source reads the session's frames, events and beats while a live session adds to
+    # them: what it plays is one moment of the store, not frames of one and beats of another
+    path, sid, _ = emulated
+    with SessionStore(path) as store:
+        frames = store.frames(sid)
+        beats = store.beat_table(sid)
+        meta = store.session(sid).meta
+    half = len(frames) // 2
+    writer = SessionStore(tmp_path / "live.db")
+    live_id = writer.start_session(meta, {"speed": EMU_SPEED})
+    for t_s, payload in frames[:half]:
+        writer.add_frame(live_id, t_s, payload)
+    n_beats = 10
+    for i in range(n_beats):
+        writer.add_beat(live_id, Beat(float(beats.t_s[i]), float(beats.rr_ms[i])), hr_bpm=float(beats.hr_bpm[i]))
+    reader = SessionStore(tmp_path / "live.db")
+    read_frames = reader.frames
+
+    def frames_then_the_writer_adds(session_id: int) -> list[Frame]:
+        got = read_frames(session_id)
+        writer.add_frame(live_id, *frames[half])  # the live session goes on between two reads
+        writer.add_beat(live_id, Beat(float(beats.t_s[n_beats]), float(beats.rr_ms[n_beats])), hr_bpm=60.0)
+        return got
+
+    monkeypatch.setattr(reader, "frames", frames_then_the_writer_adds)
+    try:
+        source = StoredSessionSource(reader, live_id)
+    finally:
+        reader.close()
+        writer.close()
+    assert len(source.frames) == half
+    assert source.recording.n_beats == len(source.hr_bpm) == n_beats
 
 
 def test_a_session_killed_mid_way_replays_what_was_stored(tmp_path: Path) -> None:

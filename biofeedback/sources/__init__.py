@@ -5,8 +5,9 @@ from biofeedback.sources.base import (
     LinkLost,
     LinkRestored,
     Measurement,
+    RejectedFrame,
     SourceEvent,
     SourceInfo,
 )
 
-__all__ = ["HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
+__all__ = ["HeartRateSource", "LinkLost", "LinkRestored", "Measurement", "RejectedFrame", "SourceEvent", "SourceInfo"]

@@ -2,7 +2,7 @@
 
 A source has a lifetime of its own: it is an async context manager, and inside it an
 async iterator of :data:`SourceEvent` (measurements, plus link events from sources that
-have a link)::
+have a link, and the frames a strap sent that did not decode)::
 
     async with source:
         async for event in source:
@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
-from biofeedback.beats import Measurement
+from biofeedback.beats import Measurement, RejectedFrame
 
-__all__ = ["HeartRateSource", "IteratingSource", "PacedSource", "LinkLost", "LinkRestored", "Measurement", "SourceEvent", "SourceInfo"]
+__all__ = ["HeartRateSource", "IteratingSource", "PacedSource", "LinkLost", "LinkRestored", "Measurement", "RejectedFrame",
+           "SourceEvent", "SourceInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ class LinkRestored:
     attempts: int = 1
 
 
-SourceEvent = Measurement | LinkLost | LinkRestored
+SourceEvent = Measurement | LinkLost | LinkRestored | RejectedFrame
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,8 @@ class SourceInfo:
     Attributes
     ----------
     kind : str
-        ``"ble"``, ``"emulated"``, ``"replay:NAME"``, ``"sim:SEED"``...
+        ``"ble"``, ``"emulated"``, ``"replay:NAME"``, ``"sim:SEED"`` (``"sim:SEED:VARIANT"``),
+        ``"stored:ID"``...
     speed : float
         Source-clock seconds per wall-clock second: 1 for a strap, the emulation or replay
         speed otherwise. Arrival jitter on the source's clock grows with it, so the session

@@ -5,8 +5,9 @@ second. The notification handler does one thing: it puts ``(arrival time, bytes)
 :class:`asyncio.Queue`; the async iterator takes them off, decodes them with a
 :class:`~biofeedback.sources.frames.FrameDecoder` (the decoder stored sessions replay
 through) and yields :class:`~biofeedback.beats.Measurement` values. A frame that does not
-decode is counted (:attr:`BleSource.malformed_frames`), logged and skipped; it never stops
-the stream.
+decode is counted (:attr:`BleSource.malformed_frames`), logged and yielded as a
+:class:`~biofeedback.beats.RejectedFrame` (a store keeps it with the others); it never
+stops the stream.
 
 When the link drops, bleak's ``disconnected_callback`` puts a marker on the same queue,
 behind every notification that arrived before the loss, so those are all delivered
@@ -95,7 +96,7 @@ class BleSource(IteratingSource):
         Battery level read (0x2A19) after the latest connection; None if the strap has
         no battery service.
     malformed_frames : int
-        Notifications that did not decode, counted and skipped.
+        Notifications that did not decode, counted and yielded as rejected frames.
     connects : int
         Successful connections (1 + reconnections).
     backoff_delays_s : list of float
@@ -175,7 +176,7 @@ class BleSource(IteratingSource):
 
     @property
     def malformed_frames(self) -> int:
-        """Notifications that did not decode, counted and skipped."""
+        """Notifications that did not decode, counted and yielded as rejected frames."""
         return self._decoder.malformed_frames
 
     async def aclose(self) -> None:
@@ -221,9 +222,7 @@ class BleSource(IteratingSource):
                     client, attempts = await self._reconnect(ble_device, info, queue)
                     yield LinkRestored(t_arrival_s=self.clock(), attempts=attempts)
                     continue
-                measurement = self._decoder.decode(*item)
-                if measurement is not None:
-                    yield measurement
+                yield self._decoder.read(*item)
         finally:
             try:
                 if client is not None:

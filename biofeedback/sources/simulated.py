@@ -24,9 +24,15 @@ from biofeedback.notifications import BOUNDARY_TOLERANCE_S
 from biofeedback.physiology import VARIANTS, Person, PersonParams, Sees, SimBeat, sample_people
 from biofeedback.sources.base import Measurement, PacedSource, SourceEvent, SourceInfo
 
-__all__ = ["DEVICE_NAME", "SimulatedSource"]
+__all__ = ["DEVICE_NAME", "PERIOD_RANGE_S", "SimulatedSource"]
 
 DEVICE_NAME: Final[str] = "simulated person"
+# A strap notifies about once a second (Polar H10: 1 Hz), and one notification carries at
+# most 9 RR intervals (20 bytes: flags, a uint8 heart rate, 9 x uint16). Up to 2 s apart,
+# every beat of a heart up to 270 beats/min (9 x 60/270 = 2 s) fits the notification after
+# it, at the model's fastest heart (150 beats/min) even with a fifth of its beats split by
+# extra-beat artefacts; longer periods would make frames no strap sends.
+PERIOD_RANGE_S: Final[tuple[float, float]] = (0.5, 2.0)
 
 
 class SimulatedSource(PacedSource):
@@ -50,10 +56,14 @@ class SimulatedSource(PacedSource):
     params : PersonParams or None
         The person's parameters, instead of a draw.
     period_s : float
-        Time between notifications, s.
+        Time between notifications, s: within :data:`PERIOD_RANGE_S` (0.5-2 s), as a strap.
 
     Attributes
     ----------
+    seed : int
+    variant : str
+    custom : bool
+        Whether the person was made from given ``params`` rather than drawn.
     person : Person
         The simulated person (its ``swing_bpm`` and ``resonance_bpm`` are the truth).
     beats : list of SimBeat
@@ -75,16 +85,28 @@ class SimulatedSource(PacedSource):
         self.speed = None if speed is None else check_positive(speed, "speed", "times real time")
         self.minutes = None if minutes is None else check_positive(minutes, "minutes", "minutes")
         self.period_s = check_positive(period_s, "period_s", "seconds")
+        low_s, high_s = PERIOD_RANGE_S
+        if not low_s <= self.period_s <= high_s:
+            raise InvalidInputError(f"period_s must be {low_s:g}-{high_s:g} s (a strap notifies about once a second), "
+                                    f"got {period_s!r}")
         if params is None and variant not in VARIANTS:
             raise InvalidInputError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
         self.seed = seed
+        self.variant = variant
+        self.custom = params is not None
         self.person = sample_people(1, seed, variant)[0] if params is None else Person(params, seed)
         self.sees = sees
         self.beats: list[SimBeat] = []
 
     def info(self) -> SourceInfo:
-        """``"sim"``, the speed (1 when it plays as fast as it is read), the simulated person."""
-        return SourceInfo(kind="sim", speed=self.speed or 1.0, device_name=DEVICE_NAME)
+        """The kind, the speed (1 when it plays as fast as it is read), the simulated person.
+
+        The kind says how to make the same person again: ``"sim:SEED"`` for a person drawn
+        from the default population, ``"sim:SEED:VARIANT"`` from another one, and
+        ``"sim:SEED:custom"`` for one made from given ``params`` (which the kind does not hold).
+        """
+        which = ":custom" if self.custom else "" if self.variant == "default" else f":{self.variant}"
+        return SourceInfo(kind=f"sim:{self.seed}{which}", speed=self.speed or 1.0, device_name=DEVICE_NAME)
 
     def _frames(self) -> Iterator[Measurement]:
         """The notifications, each made when the one before has been taken (lazily)."""

@@ -3,7 +3,9 @@
 A session recorded from a strap keeps every raw frame (bytes and arrival time): it is
 replayed from those frames, through the decoder itself
 (:class:`~biofeedback.sources.frames.FrameDecoder`), so a decoding fix re-applies to old
-sessions. Its link losses and restorations come back at the place among the frames where
+sessions. A frame that did not decode is kept too and comes back in its place, as a
+:class:`~biofeedback.beats.RejectedFrame` (skipped again by the session loop, or read by a
+fixed decoder). Its link losses and restorations come back at the place among the frames where
 they happened (the live sink stores how many frames came before each,
 :data:`~biofeedback.store.sink.FRAMES_BEFORE`). The session loop's beat clock then
 re-anchors exactly as when it was recorded, and the replayed recording's beats equal the
@@ -103,11 +105,12 @@ class StoredSessionSource(PacedSource):
         self.decoder = FrameDecoder(f"session {session_id}")
 
     def _load(self, store: SessionStore, session_id: int) -> None:
-        self.session = store.session(session_id)  # SessionNotFoundError first
-        self.frames = store.frames(session_id)
-        self.events: list[Event] = store.events(session_id)
-        self.recording = store.recording(session_id)
-        self.hr_bpm = store.beat_table(session_id).hr_bpm
+        with store.snapshot():  # one moment of a session a live one may still be adding to
+            self.session = store.session(session_id)  # SessionNotFoundError first
+            self.frames = store.frames(session_id)
+            self.events: list[Event] = store.events(session_id)
+            self.recording, beats = store.recording_and_beats(session_id)
+        self.hr_bpm = beats.hr_bpm
 
     def info(self) -> SourceInfo:
         """``"stored:ID"``, the speed (see the class notes), and the session's strap."""
@@ -135,10 +138,8 @@ class StoredSessionSource(PacedSource):
         for i, (t_arrival_s, payload) in enumerate(self.frames):
             for e in placed.pop(i, ()):
                 yield _link_event(e.kind, e.detail, last_s)
-            m = self.decoder.decode(t_arrival_s, payload)
             last_s = t_arrival_s
-            if m is not None:
-                yield m
+            yield self.decoder.read(t_arrival_s, payload)  # a rejected frame again: no beat, stored again
         for where in sorted(placed):
             for e in placed[where]:
                 yield _link_event(e.kind, e.detail, last_s)

@@ -352,9 +352,13 @@ class SessionStore:
             conn.execute("RELEASE whole" if nested else "COMMIT")
 
     @contextmanager
-    def _snapshot(self) -> Iterator[None]:
+    def snapshot(self) -> Iterator[None]:
         """Reads inside see one state of the file, even while another program writes to it
-        (a read transaction; inside this store's own open transaction, that one's state)."""
+        (a read transaction; inside this store's own open transaction, that one's state).
+
+        For reading several parts of a session that a live session may be adding to
+        (its frames, events and beats) as one moment. Write nothing inside.
+        """
         if self._conn.in_transaction:
             yield
             return
@@ -861,7 +865,7 @@ class SessionStore:
     def recording_and_beats(self, session_id: int) -> tuple[Recording, BeatTable]:
         """:meth:`recording` and :meth:`beat_table` of one moment, the beats read once
         (the plots and trends need both: the pace and phase are in the table only)."""
-        with self._snapshot():  # beats and events of one moment, while a live session adds to them
+        with self.snapshot():  # beats and events of one moment, while a live session adds to them
             meta = self.session(session_id).meta
             beats = self.beat_table(session_id)
             events = self.events(session_id)
@@ -878,18 +882,23 @@ class SessionStore:
         rec = Recording(meta=meta, t_s=beats.t_s, rr_ms=beats.rr_ms, flags=beats.flags, gaps=gaps, link_events=links)
         return rec, beats
 
-    def recent_resonance_bpm(self, n: int = 5) -> float | None:
-        """The median resonance pace of the last ``n`` complete sessions that found one,
-        breaths/min; None when there are none."""
-        if n < 1:
-            raise InvalidInputError(f"recent_resonance_bpm needs n >= 1, got {n!r}")
+    def recent_resonance_paces_bpm(self, n: int = 5) -> list[float]:
+        """The resonance paces of the last ``n`` complete sessions that found one, newest
+        first, breaths/min (fewer when there are fewer such sessions)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InvalidInputError(f"recent_resonance_paces_bpm needs n >= 1, got {n!r}")
         with translated(self.path):
             rows = self._conn.execute(
                 "SELECT resonance_bpm FROM sessions WHERE status = 'complete' AND resonance_bpm IS NOT NULL "
                 "ORDER BY start_utc DESC, id DESC LIMIT ?",
                 (n,),
             ).fetchall()
-        return float(statistics.median(r[0] for r in rows)) if rows else None
+        return [float(r[0]) for r in rows]
+
+    def recent_resonance_bpm(self, n: int = 5) -> float | None:
+        """The median of :meth:`recent_resonance_paces_bpm`, breaths/min; None when there are none."""
+        paces = self.recent_resonance_paces_bpm(n)
+        return float(statistics.median(paces)) if paces else None
 
 
 def _match_gaps(beats: BeatTable, stored: list[Gap], session_id: int) -> tuple[Gap, ...]:

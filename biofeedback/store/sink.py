@@ -2,7 +2,8 @@
 
 :class:`StoreSink` has the hooks of the session loop's pieces (``begin``, ``measurement``,
 ``beat``, ``event``, ``tick``, ``finish``; see ``biofeedback.pieces``) and writes what each
-brings: the session's row at ``begin``, every raw strap notification, every beat with the
+brings: the session's row at ``begin``, every raw strap notification (those that did not
+decode too, in their place), every beat with the
 strap's heart rate and the pace and breath phase the prompt showed, every gap (with its
 reason) and link event (with the number of frames stored before it, :data:`FRAMES_BEFORE`,
 so that a replay of the frames gives it at the same place in the stream). It does not close
@@ -17,7 +18,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
-from biofeedback.beats import Beat, Gap, Measurement
+from biofeedback.beats import Beat, Gap, Measurement, RejectedFrame
 from biofeedback.pieces import Piece
 from biofeedback.recording import LinkEvent, Recording, RecordingMeta
 from biofeedback.store import SessionStore
@@ -84,6 +85,14 @@ class StoreSink(Piece):
             self.store.add_frame(self.session_id, m.t_arrival_s, raw)
             self._frames += 1
         self._hr_bpm = m.heart_rate_bpm
+
+    def rejected_frame(self, frame: RejectedFrame) -> None:
+        """Keep a notification that did not decode among the others: a fixed decoder can read it."""
+        if self.session_id is None:
+            self._early.append((self.rejected_frame, frame))
+            return
+        self.store.add_frame(self.session_id, frame.t_arrival_s, frame.raw)
+        self._frames += 1
 
     def beat(self, beat: Beat) -> None:
         """Store the beat with the heart rate of its notification and the breath shown at it."""
