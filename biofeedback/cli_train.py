@@ -47,7 +47,7 @@ UIS: Final[tuple[str, ...]] = ("terminal", "window", "none", "sound")
 DEMO_SEED: Final[int] = 1  # the demo's simulated person: the same every run
 DEMO_MINUTES: Final[float] = 10.0
 DEMO_SPEED: Final[float] = 100.0  # 10 minutes in 6 s
-EYES_CLOSED_HINT: Final[str] = "Ctrl-C or Enter ends the session"
+EYES_CLOSED_HINT: Final[str] = "Enter or Ctrl-C ends it"
 MAX: Final[float] = math.inf  # --speed max
 
 
@@ -114,7 +114,8 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(subparser=p)
 
     p = sub.add_parser("replay", help="run a stored session or an RR file through the coach and prompt again")
-    p.add_argument("what", metavar="SESSION_ID|FILE", help="a session id ('biofeedback sessions' lists them), or a file")
+    p.add_argument("what", metavar="SESSION_ID|FILE",
+                   help="a session id ('biofeedback sessions' lists them), or an RR file")
     p.add_argument("--minutes", type=_positive, metavar="N", help="replay only the first N minutes")
     _add_pattern(p)
     _add_common(p)
@@ -153,9 +154,9 @@ class TrainPlan:
     sound: bool = False
     data_dir: Path | None = None
     store: bool = True  # keep the session in the store (a replay does not)
-    start_pace_bpm: float | None = None  # None: from the person's recent sessions (adaptive presets)
+    start_pace_bpm: float | None = None  # the coach's start; None: from_recent decides
+    from_recent: bool = True  # without start_pace_bpm, start from the person's recent resonance pace
     seed: int | None = None
-    compare_with: int | None = None  # a stored session whose coach decisions the run should repeat
 
 
 @dataclass
@@ -208,6 +209,9 @@ def _controller_and_pacer(plan: TrainPlan) -> tuple[Any, Any, dict[str, Any]]:
         if plan.target_drop_pct is not None:
             kwargs["target_drop_pct"] = plan.target_drop_pct
         controller = Coach(**kwargs)
+        settle = getattr(getattr(controller, "options", None), "settle_pace_bpm", None)
+        if settle is not None:  # the first breath already at the pace the coach shows while you settle
+            pattern = pattern.at_pace(float(settle))
     else:
         controller = FixedPace(pattern.pace_bpm)
     max_step = float(options.get("max_step_bpm", DEFAULT_MAX_STEP_BPM))
@@ -249,7 +253,9 @@ def _source(plan: TrainPlan, pacer: LockedPacer, store: SessionStore | None, out
     return ReplaySource(rr_ms, speed=speed, kind=f"replay:{path.name}")
 
 
-def _battery(source: HeartRateSource) -> Callable[[], int | None]:
+def _battery(source: HeartRateSource, kind: str) -> Callable[[], int | None]:
+    if kind != "ble":  # only a strap has a battery (and only then is bleak loaded)
+        return lambda: None
     from biofeedback.cli import _ble_of
 
     ble = _ble_of(source)
@@ -300,38 +306,51 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
     from biofeedback.session import Session
     from biofeedback.store import SessionStore
     from biofeedback.store.sink import StoreSink
-    from biofeedback.training import DecisionSink, GuidePiece, LockedPacer, PromptPiece
+    from biofeedback.training import AudioClock, DecisionSink, GuidePiece, LockedPacer, PromptPiece
 
     with contextlib.ExitStack() as stack:
-        if store is None:
+        wants_recent = plan.start_pace_bpm is None and plan.from_recent
+        if store is None and (plan.store or wants_recent or plan.source.startswith("stored:")):
             store = stack.enter_context(SessionStore(_store_path(plan.data_dir)))
-        if plan.start_pace_bpm is None and plan.compare_with is None:
+        if wants_recent:
+            assert store is not None
             plan.start_pace_bpm = store.recent_resonance_bpm()
         controller, raw_pacer, settings = _controller_and_pacer(plan)
         pacer = LockedPacer(raw_pacer)
-        guide = GuidePiece(BreathGuide(controller, pacer), pacer, controller)
+        step = BreathGuide(controller, pacer)  # type: ignore[arg-type]  # LockedPacer: the Pacer, under a lock
+        guide = GuidePiece(step, pacer, controller)
         source = _source(plan, pacer, store, out)
-        settings.update(source=source.info().kind, minutes=plan.minutes, ui=plan.ui, sound=plan.sound,
+        kind = source.info().kind
+        if plan.seed is not None and (plan.source == "sim" or plan.source.startswith("sim:")):
+            kind = f"sim:{plan.seed}"  # which person: enough to run the same session again
+        settings.update(source=kind, minutes=plan.minutes, ui=plan.ui, sound=plan.sound,
                         speed="max" if plan.speed is None else plan.speed, seed=plan.seed)
         sinks: list[Piece] = []
         store_sink: StoreSink | None = None
         if plan.store:
+            assert store is not None
             store_sink = StoreSink(store, settings, pacer=pacer)
             sinks = [store_sink, DecisionSink(store_sink, controller)]
         duration_s = None if plan.minutes is None else plan.minutes * 60.0
         calm = CalmLines.for_person(plan.data_dir) if plan.ui != "none" else None
-        prompt = PromptPiece(guide, [], duration_s=duration_s, calm=calm, battery=_battery(source),
-                             traces=plan.ui == "window")
-        session = Session(source, processors=[guide], sinks=sinks, displays=[prompt], duration_s=duration_s)
+        prompt = PromptPiece(guide, [], duration_s=duration_s, calm=calm, battery=_battery(source, plan.source),
+                             traces=plan.ui == "window",
+                             waiting_text="connecting to the strap…" if plan.source == "ble" else
+                             "waiting for the first beat…")
+        displays: list[Piece] = [prompt]
+        audio_clock: AudioClock | None = None
+        if plan.sound or plan.ui == "sound":
+            audio_clock = AudioClock(speed=source.info().speed)
+            displays.append(audio_clock)
+        session = Session(source, processors=[guide], sinks=sinks, displays=displays, duration_s=duration_s)
         result = TrainResult(session, controller, pacer, guide, None, settings=settings,
-                             store_path=store.path if plan.store else None)
+                             store_path=store.path if store is not None and plan.store else None)
 
         screens: list[Any] = []
-        if plan.sound or plan.ui == "sound":
+        if audio_clock is not None:
             from biofeedback.display.sound import SoundPrompt
 
-            screens_speed = 1.0 if plan.speed is None else plan.speed
-            stack.enter_context(SoundPrompt(pacer.fullness_at, session.now_s, speed=screens_speed))
+            stack.enter_context(SoundPrompt(pacer.peek_fullness, audio_clock.now_s, speed=audio_clock.speed))
         if plan.ui == "window":
             from biofeedback.display.window import WindowPrompt
 
@@ -348,7 +367,7 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
         try:
             with _stop_on_signals(session), (_enter_ends(session) if plan.ui == "sound"
                                              else contextlib.nullcontext()):
-                if plan.speed is None and plan.store:
+                if plan.speed is None and store is not None and plan.store:
                     with store.batch():
                         await session.run()
                 else:
@@ -364,7 +383,7 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
                     rec, pacer.onsets_s, baseline_hr_bpm=controller.baseline_hr_bpm,
                     resonance_bpm=controller.resonance_bpm, n_decisions=len(controller.decisions),
                     ended_early=result.ended_early)
-            if store_sink is not None and store_sink.session_id is not None:
+            if store is not None and store_sink is not None and store_sink.session_id is not None:
                 result.session_id = store_sink.session_id
                 store.finish_session(store_sink.session_id,
                                      None if result.outcome is None else result.outcome.summary(),
@@ -403,6 +422,17 @@ def _check_ui(args: argparse.Namespace, out: TextIO) -> str:
     return ui
 
 
+def _check_preset(args: argparse.Namespace) -> None:
+    """A wrong preset is a wrong option: one line, exit 2, before anything starts."""
+    from biofeedback.errors import InvalidInputError
+    from biofeedback.pacer import parse_preset
+
+    try:
+        parse_preset(args.preset)
+    except InvalidInputError as exc:
+        args.subparser.error(f"--preset: {exc}")
+
+
 def _plan_speed(args: argparse.Namespace, source: str) -> float | None:
     if args.speed is None:
         return 1.0
@@ -433,11 +463,10 @@ def _nothing_recorded(result: TrainResult) -> int:
 
 def _train(args: argparse.Namespace, out: TextIO) -> int:
     from biofeedback.display.rating import rating_asker, rating_lines
-    from biofeedback.pacer import parse_preset
     from biofeedback.ratings import Ratings
 
     ui = _check_ui(args, out)
-    parse_preset(args.preset)  # a wrong name: one line before anything starts
+    _check_preset(args)
     if args.sound or ui == "sound":
         from biofeedback.display.sound import load_sounddevice
 
@@ -480,10 +509,11 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
         with SessionStore(_store_path(args.data_dir)) as store:
             stored = store.session(sid)
             s = stored.settings
-            plan = TrainPlan(source=f"stored:{sid}", minutes=args.minutes, ui=ui, preset=s.get("preset", "resonance"),
+            minutes = args.minutes if args.minutes is not None else s.get("minutes")
+            plan = TrainPlan(source=f"stored:{sid}", minutes=minutes, ui=ui, preset=s.get("preset", "resonance"),
                              target_drop_pct=s.get("target_drop_pct"), inhale_share=s.get("inhale_share"),
                              speed=speed, data_dir=args.data_dir, store=False,
-                             start_pace_bpm=s.get("start_pace_bpm"), compare_with=sid)
+                             start_pace_bpm=s.get("start_pace_bpm"), from_recent=False)
             recorded = [(e.t_s, e.data.get("pace_bpm"), e.stage, e.data.get("code"), e.detail)
                         for e in store.events(sid, "coach")]
             print(f"Replaying session {sid} ({stored.n_beats} beats, preset {plan.preset}) "
@@ -504,9 +534,10 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
         return _nothing_recorded(result)
     if not Path(what).is_file():
         args.subparser.error(f"{what}: neither a session id nor a file")
+    _check_preset(args)
     plan = TrainPlan(source=what, minutes=args.minutes, ui=ui, preset=args.preset,
                      target_drop_pct=args.target_drop, inhale_share=args.inhale_share, speed=speed,
-                     data_dir=args.data_dir, store=False, start_pace_bpm=None, compare_with=-1)
+                     data_dir=args.data_dir, store=False, from_recent=False)
     result = asyncio.run(run_plan(plan, out))
     _report(result, out)
     return _nothing_recorded(result)
@@ -517,6 +548,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from biofeedback.paths import new_file
 
     ui = _check_ui(args, out) if args.ui is not None else "none"
+    _check_preset(args)
     speed = DEMO_SPEED if args.speed is None else (None if math.isinf(args.speed) else float(args.speed))
     folder = _store_path(args.data_dir).parent
     plot: Path = args.plot if args.plot is not None else new_file("demo", ".png", folder=folder)
@@ -537,10 +569,15 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _plot(result: TrainResult, path: Path) -> None:
-    from biofeedback.analysis import summarise
+    """The stored session's figure (as ``biofeedback plot ID`` draws it), written to ``path``."""
+    from biofeedback.cli_history import _stored_figures
     from biofeedback.plots import save_figure, session_figure
+    from biofeedback.store import SessionStore
 
-    save_figure(session_figure(summarise(result.session.recording())), path)
+    assert result.store_path is not None and result.session_id is not None
+    with SessionStore(result.store_path) as store:
+        summary, figures, pace, phase, changes = _stored_figures(store, result.session_id)
+    save_figure(session_figure(summary, figures=figures, pace_bpm=pace, phase=phase, changes=changes), path)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:

@@ -1,7 +1,7 @@
 """What a training session did: the figures of its end summary.
 
 :func:`session_outcome` takes the finished :class:`~biofeedback.recording.Recording`
-(artefacts are corrected on each unbroken stretch by :func:`biofeedback.analysis.summarise`,
+(artefacts are corrected on each unbroken stretch by :func:`biofeedback.analysis.correct_recording`,
 Lipponen & Tarvainen 2019) and the pacer's breath onsets, and gives a
 :class:`SessionOutcome`: how long it ran, the heart rate at the start and at the end and
 the drop between them, the heart-rate swing per breath at the start and at the end, the
@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback import hrv
-from biofeedback.analysis import summarise
+from biofeedback.analysis import correct_recording
 from biofeedback.artifacts import MIN_INTERVALS
 from biofeedback.beats import Gap
 from biofeedback.recording import Recording
@@ -177,7 +177,8 @@ def session_outcome(recording: Recording, breath_onsets_s: npt.ArrayLike = (), *
     recording : Recording
         Everything recorded.
     breath_onsets_s : array_like
-        The inhale onsets the pacer showed, s on the beat clock.
+        The inhale onsets the pacer showed, s on the beat clock (those after the last beat
+        are left out, so a replay that asked the pacer about fewer times agrees).
     baseline_hr_bpm : float, optional
         The coach's baseline heart rate, beats/min; default: the first minute's.
     resonance_bpm : float, optional
@@ -199,16 +200,19 @@ def session_outcome(recording: Recording, breath_onsets_s: npt.ArrayLike = (), *
     """
     n = recording.n_beats
     if n >= MIN_INTERVALS:
-        s = summarise(recording)
-        nn, t = s.nn_ms, s.t_s
-        n_art = s.quality.n_corrected
+        c = correct_recording(recording, what="a session's outcome")
+        nn, t = c.nn_ms, c.t_s
+        n_art = c.n_corrected
     else:
         nn, t = recording.rr_ms, recording.t_s
         n_art = 0
     if baseline_hr_bpm is None and t.size:
         baseline_hr_bpm = _mean_hr_bpm(nn[t <= t[0] - nn[0] / 1000.0 + HR_WINDOW_S])
     final = _mean_hr_bpm(nn[t >= t[-1] - HR_WINDOW_S]) if t.size else None
-    _, swings = breath_swings_bpm(t, nn, breath_onsets_s, recording.gaps)
+    on = np.asarray(breath_onsets_s, dtype=np.float64)
+    if n:  # only breaths that ended by the last beat (the pacer may have been asked about later times)
+        on = on[on <= recording.t_s[-1]]
+    _, swings = breath_swings_bpm(t, nn, on, recording.gaps)
     k = SWING_BREATHS
     share = n_art / n if n else 0.0
     return SessionOutcome(

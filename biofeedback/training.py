@@ -15,8 +15,10 @@ lock around every call into the pacer (the pacer itself is pure and knows no thr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Protocol
@@ -33,7 +35,7 @@ from biofeedback.pieces import Piece, SessionEvent
 from biofeedback.recording import LinkEvent, Recording, RecordingMeta
 from biofeedback.store.sink import StoreSink
 
-__all__ = ["DecisionSink", "GuidePiece", "LockedPacer", "PromptPiece", "Screen"]
+__all__ = ["AudioClock", "DecisionSink", "GuidePiece", "LockedPacer", "PromptPiece", "Screen"]
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +55,68 @@ class LockedPacer:
 
     It has the pacer's ``at``, ``fullness_at``, ``request``, ``request_pattern``, ``pattern``,
     ``onsets_s`` and ``paces_bpm`` (see :class:`biofeedback.pacer.Pacer`), so it can stand
-    wherever a pacer is expected (the guide, the store sink, the simulated person, the sound).
+    wherever a pacer is expected (the guide, the store sink, the simulated person).
+
+    The pacer fixes each breath's pattern when it is first asked about a time in it, and a
+    request takes effect at the next breath not yet fixed. The beat stream asks it (the
+    guide, the store, the simulated person) at beat times; the displays ask about "now",
+    which runs up to a notification ahead of the last beat, and the sound a little further
+    ahead still. Were those questions to fix a breath, the pattern of a breath would depend
+    on when a clock tick happened to fall, and a replay could differ from its session.
+    :meth:`peek` and :meth:`peek_fullness` answer the displays without fixing anything: a
+    time past the breaths fixed so far is answered from a copy that continues with the
+    pattern requested so far.
     """
 
     def __init__(self, pacer: Any) -> None:
         self.pacer = pacer
         self.lock = threading.Lock()
+        self._last: tuple[float, Any] | None = None  # the last (t_s, at(t_s)): each beat's time is asked several times
 
     def at(self, t_s: float) -> Any:
         with self.lock:
-            return self.pacer.at(t_s)
+            last = self._last
+            if last is not None and last[0] == t_s:
+                return last[1]  # once asked, a breath is fixed: the same time gives the same state
+            state = self.pacer.at(t_s)
+            self._last = (t_s, state)
+            return state
 
     def fullness_at(self, t_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         with self.lock:
             return self.pacer.fullness_at(t_s)  # type: ignore[no-any-return]
+
+    def _ahead(self) -> tuple[float, int, Any]:
+        """(end of the breaths fixed so far, s; breaths fixed; a pacer continuing from that end)."""
+        from biofeedback.pacer import Pacer
+
+        p = self.pacer
+        onsets = p.onsets_s
+        end_s = float(onsets[-1]) + p.pattern.period_s
+        ahead = Pacer(p.pattern, start_s=float(onsets[-1]), max_step_bpm=p.max_step_bpm)
+        ahead.request_pattern(p.target)
+        return end_s, int(onsets.size) - 1, ahead
+
+    def peek(self, t_s: float) -> Any:
+        """``at(t_s)`` for a display: the same breath state, but no breath gets fixed by asking."""
+        with self.lock:
+            end_s = float(self.pacer.onsets_s[-1]) + self.pacer.pattern.period_s
+            if t_s < end_s:
+                return self.pacer.at(t_s)
+            _, before, ahead = self._ahead()
+            state = ahead.at(t_s)
+            return dataclasses.replace(state, breath_index=state.breath_index + before)
+
+    def peek_fullness(self, t_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """``fullness_at(t_s)`` for the sound: the same values, and no breath gets fixed by asking."""
+        t = np.asarray(t_s, dtype=np.float64)
+        with self.lock:
+            end_s = float(self.pacer.onsets_s[-1]) + self.pacer.pattern.period_s
+            if t.size == 0 or float(np.max(t)) < end_s:
+                return self.pacer.fullness_at(t)  # type: ignore[no-any-return]
+            _, _, ahead = self._ahead()
+            out: npt.NDArray[np.float64] = ahead.fullness_at(t)
+            return out
 
     def request(self, pace_bpm: float) -> None:
         with self.lock:
@@ -134,10 +184,12 @@ class GuidePiece(Piece):
         """Judge the beat; a plausible one goes to the guide, and into the prompt's heart data."""
         self.n_beats += 1
         if self.filter.accept(beat.rr_ms):
-            self.guide.on_beat(beat.t_s, beat.rr_ms)
+            state = self.guide.on_beat(beat.t_s, beat.rr_ms)  # the breath shown at the beat
             self.beats_t_s.append(beat.t_s)
             self.beats_rr_ms.append(beat.rr_ms)
-        state = self.note_breath(beat.t_s)
+        else:
+            state = self.pacer.at(beat.t_s)  # fixed at a beat's time, as the store sink and a replay do
+        self._note(state, beat.t_s)
         if state.breath_index != self._swing_breath:
             # the first beat of a new breath: the one before is whole (its last beat is in)
             if state.breath_index == self._swing_breath + 1 and self._swing_breath >= 0:
@@ -153,8 +205,11 @@ class GuidePiece(Piece):
 
     # -- what the prompt reads -------------------------------------------------------------
     def note_breath(self, t_s: float) -> Any:
-        """The breath shown at ``t_s``; a new one's onset and inhale end are kept for the prompt."""
-        state = self.pacer.at(t_s)
+        """The breath shown at ``t_s`` (asked without fixing it, :meth:`LockedPacer.peek`); a new
+        one's onset and inhale end are kept for the prompt."""
+        return self._note(self.pacer.peek(t_s), t_s)
+
+    def _note(self, state: Any, t_s: float) -> Any:
         if state.breath_index > self._breath_index:
             self._breath_index = state.breath_index
             self.onsets_s.append(state.onset_s)
@@ -163,7 +218,7 @@ class GuidePiece(Piece):
         return state
 
     def _inhale_s(self, state: Any) -> float:
-        at_onset = state if state.onset_s == state.t_s else self.pacer.at(state.onset_s)
+        at_onset = state if state.onset_s == state.t_s else self.pacer.peek(state.onset_s)
         return float(at_onset.part_left_s) if at_onset.part == "inhale" else 0.0
 
     def _breath_done(self, start_s: float, end_s: float) -> None:
@@ -232,6 +287,32 @@ class DecisionSink(Piece):
         self._flush()
 
 
+class AudioClock(Piece):
+    """The session's "now" for the audio thread: a display piece that keeps the latest tick.
+
+    The session's own estimate (:meth:`biofeedback.session.Session.now_s`) asks the source's
+    clock, which belongs to the event loop's thread; PortAudio calls the sound's callback
+    from a thread of its own. At each tick this piece keeps the session's beat-clock time and
+    the monotonic time it was taken; :meth:`now_s` (any thread) continues from there at the
+    source's ``speed``.
+    """
+
+    def __init__(self, speed: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.speed = speed
+        self._clock = clock
+        self._anchor: tuple[float, float] | None = None  # (beat-clock s, monotonic s) of the last tick
+
+    def tick(self, t_s: float) -> None:
+        self._anchor = (t_s, self._clock())  # one assignment: the audio thread sees the old pair or the new
+
+    def now_s(self) -> float:
+        """Beat-clock time now, s (0 before the first tick)."""
+        anchor = self._anchor
+        if anchor is None:
+            return 0.0
+        return anchor[0] + (self._clock() - anchor[1]) * self.speed
+
+
 class PromptPiece(Piece):
     """The display of a training session: a :class:`PromptFrame` at every clock tick, to its screens.
 
@@ -249,11 +330,13 @@ class PromptPiece(Piece):
         The strap's battery level now, %, or None.
     traces : bool
         Fill the frame's heart-rate trace, breaths and swings (the window draws them).
+    waiting_text : str
+        The notice until the first beat ("connecting to the strap…" for a strap).
     """
 
     def __init__(self, guide: GuidePiece, screens: Sequence[Screen], *, duration_s: float | None = None,
                  calm: CalmLines | None = None, battery: Callable[[], int | None] = lambda: None,
-                 traces: bool = False) -> None:
+                 traces: bool = False, waiting_text: str = "waiting for the first beat…") -> None:
         self.guide = guide
         self.screens = list(screens)
         self.duration_s = duration_s
@@ -261,14 +344,15 @@ class PromptPiece(Piece):
         self.battery = battery
         self.traces = traces
         self.reconnecting = False
-        self.reconnect_text = "connecting to the strap…"
+        self.reconnect_text = waiting_text
         self.started = False
         self.frames = 0
         self.last_frame: PromptFrame | None = None
 
     def begin(self, meta: RecordingMeta) -> None:
+        """The first beat: the waiting notice goes."""
         self.started = True
-        if self.reconnect_text.startswith("connecting"):
+        if not self.reconnecting:
             self.reconnect_text = ""
 
     def event(self, event: SessionEvent) -> None:

@@ -41,9 +41,9 @@ LAYER_OF: Final[dict[str, str]] = {
     "": "core",  # biofeedback/__init__.py
     "hrm": "core", "beats": "core", "notifications": "core", "artifacts": "core", "hrv": "core", "analysis": "core",
     "recording": "core", "pieces": "core", "errors": "core", "_validate": "core", "sound": "core",
-    "pacer": "core", "protocols": "core", "guide": "core", "coach": "core", "coach_evidence": "core",
-    "evaluation": "core", "physiology": "core",
-    "ratings": "core", "history": "core", "outcome": "core", "live_artifacts": "core",
+    "pacer": "core", "protocols": "core", "guide": "core", "coach": "core", "physiology": "core",
+    "ratings": "core", "outcome": "core", "live_artifacts": "core", "coach_evidence": "core", "evaluation": "core",
+    "history": "core",
     "sources": "sources", "emulator": "sources", "sources.frames": "sources", "sources.simulated": "sources",
     "sources.stored": "formats",  # reads the store
     "formats": "formats", "store": "formats", "paths": "formats", "track": "formats", "interchange": "formats",

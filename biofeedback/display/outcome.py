@@ -24,7 +24,7 @@ def outcome_lines(o: SessionOutcome) -> list[str]:
     >>> print("\\n".join(outcome_lines(o)))
     Session: 10:00 (mm:ss), 612 beats.
     Heart rate: 68 beats/min at the start, 63 at the end: 5.1 lower (7.5%).
-    Heart-rate swing per breath: 6.1 beats/min in the first breaths, 11.8 in the last.
+    Heart-rate swing per breath: 6.1 beats/min at the start, 11.8 at the end.
     Resonance pace found: 5.5 breaths/min.
     Signal: 3 beats corrected as artefacts (0.5%); 1 gap of 4.2 s in all.
     """
@@ -40,8 +40,8 @@ def outcome_lines(o: SessionOutcome) -> list[str]:
     else:
         lines.append("Heart rate: too few beats to tell.")
     if o.swing_start_bpm is not None and o.swing_end_bpm is not None:
-        lines.append(f"Heart-rate swing per breath: {o.swing_start_bpm:.1f} beats/min in the first breaths, "
-                     f"{o.swing_end_bpm:.1f} in the last.")
+        lines.append(f"Heart-rate swing per breath: {o.swing_start_bpm:.1f} beats/min at the start, "
+                     f"{o.swing_end_bpm:.1f} at the end.")
     else:
         lines.append("Heart-rate swing per breath: no whole breath to measure.")
     lines.append(f"Resonance pace found: {o.resonance_bpm:.1f} breaths/min." if o.resonance_bpm is not None
