@@ -3,14 +3,32 @@ protocol, in closed loop with simulated people (``biofeedback.evaluation``).
 
 One command, from the repository root::
 
-    python benchmarks/coach.py                  # 40 people, every variant; writes benchmarks/coach_results.json
+    python benchmarks/coach.py                  # 40 people, default + 2 variants (about 4 min)
+    python benchmarks/coach.py --all            # every variant (about 20 min); writes benchmarks/coach_results.json
     python benchmarks/coach.py --variants default,noisy --people 20
 
 For each variant of the simulated person (``biofeedback.physiology.VARIANTS``: the model's
 assumptions varied, loop delay, how well people follow, noise, ...) the same seeded people
 (resonance spread over 4.5-7 breaths/min) do a 15-minute session three times: with the
-coach, with ``FixedPace(6)`` and with ``SteppedProtocol()``. The table gives the figures of
-the issue's targets for each, and the coach's targets judged PASS/FAIL. Then the per-beat
+coach, with ``FixedPace(6)`` and with ``SteppedProtocol()``, and with three references no
+real coach can beat, which bound what the information in the heartbeats supports:
+
+- ``ideal sampling 14``: breaths spread evenly over 4-7.5/min for 14 minutes (a zigzag
+  in 0.25/min steps, 2 breaths a pace, the whole range swept again and again), then the
+  coach's own estimator (``coach_evidence.fit_peak`` over every trusted breath) picks the
+  pace for the last minute. The best data design for the coach's estimator.
+- ``oracle shape 14``: the same breaths, but the estimate is an oracle's: it knows the
+  person's true swing curve up to its height and its position on the pace axis (the model's
+  ``swing_bpm`` curve, shifted), and fits only those two to the measured swings (least
+  squares on log swing). No estimator that has to learn the curve's shape can do better
+  on average from these breaths.
+- ``oracle shape 5``: the same oracle with the sweep stopped at minute 5, holding its
+  estimate from then on: the bound for "settled within 0.5 by minute 6".
+
+Each reference reads the breaths exactly as the coach does (the same artefact correction,
+the same lock-in swing, the same following check, nothing from the first minute). The
+table gives the figures of the issue's targets for each, and the coach's targets judged
+PASS/FAIL. Then the per-beat
 cost of the coach plus the pacer (the BreathGuide step), median over every beat of a session.
 
 The coach's settings were chosen on seed 1 of the ``default`` variant; the scores are on
@@ -30,6 +48,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -38,24 +58,84 @@ from biofeedback.evaluation import PersonResult, Summary, run_session, summarise
 from biofeedback.guide import BreathGuide
 from biofeedback.live_artifacts import LiveArtefactFilter
 from biofeedback.pacer import BreathPattern, Pacer
-from biofeedback.physiology import VARIANTS, sample_people
+from biofeedback.physiology import VARIANTS, Person, sample_people
 from biofeedback.protocols import Controller, FixedPace, SteppedProtocol
 
 TUNING_SEED = 1  # the seed set the coach's settings were chosen on (default variant)
 SCORE_SEED = 2026
+QUICK_VARIANTS = "default,poor_follower,noisy"
 
-CONTROLLERS: dict[str, Callable[[], Controller]] = {
-    "coach": Coach,
-    "fixed 6": lambda: FixedPace(6.0),
-    "stepped": SteppedProtocol,
+SWEEP_BPM = np.round(np.concatenate([np.arange(7.5, 3.99, -0.25), np.arange(4.25, 7.26, 0.25)]), 2)
+
+
+class Sweep(Coach):
+    """A reference, not a coach: sweeps 4-7.5/min evenly, then holds an estimate.
+
+    It reads every breath as the coach does (it *is* the coach with the decisions replaced),
+    shows :data:`SWEEP_BPM` in turn, ``per_pace`` breaths each, until ``scan_min`` minutes,
+    then holds the estimate of that moment: the coach's ``fit_peak`` (``person=None``) or,
+    given the simulated person, the shape oracle (the true swing curve, shifted and scaled,
+    fitted to log swing).
+    """
+
+    def __init__(self, scan_min: float, person: Person | None = None, per_pace: int = 2) -> None:
+        super().__init__()
+        self.scan_s = 60.0 * scan_min
+        self.per_pace = per_pace
+        self.person = person
+        self._k = 0
+        self._held: float | None = None
+        if person is not None:
+            self._q = np.arange(1.0, 14.0, 0.01)
+            self._log_f = np.log([person.swing_bpm(float(q)) for q in self._q])
+
+    def _shape_peak(self) -> float | None:
+        assert self.person is not None
+        pace, swing, w = self._weights()
+        keep = w > 1e-3
+        if np.count_nonzero(keep) < 4:
+            return None
+        p, y, w = pace[keep], np.log(np.maximum(swing[keep], 0.05)), w[keep]
+        shifts = np.arange(-2.5, 2.5001, 0.01)
+        pred = np.interp(p[None, :] - shifts[:, None], self._q, self._log_f)
+        a = ((y[None, :] - pred) * w).sum(axis=1) / w.sum()
+        sse = (w * (y[None, :] - pred - a[:, None]) ** 2).sum(axis=1)
+        return float(self.person.resonance_bpm + shifts[int(np.argmin(sse))])
+
+    def _decide(self, t_s: float) -> None:
+        first = self._first_t if self._first_t is not None else t_s
+        if self._held is None and t_s - first >= self.scan_s:
+            est = self._shape_peak() if self.person is not None else (
+                fit.peak_bpm if (fit := self._refit()) is not None else None)
+            self._held = float(np.clip(est if est is not None else 6.0, 4.0, 7.5))
+            self.resonance_bpm = self._held
+        if self._held is not None:
+            self._set(t_s, self._held, "hold", "hold", "Holding the estimate, {pace:.2f}/min.")
+            return
+        self._k += 1
+        pace = float(SWEEP_BPM[(self._k // self.per_pace) % SWEEP_BPM.size])
+        self._set(t_s, pace, "search", "sweep", "Sweeping: {pace:.2f}/min.")
+
+
+CONTROLLERS: dict[str, Callable[[Person], Controller]] = {
+    "coach": lambda p: Coach(),
+    "fixed 6": lambda p: FixedPace(6.0),
+    "stepped": lambda p: SteppedProtocol(),
+    "ideal sampling 14": lambda p: Sweep(14.0),
+    "oracle shape 14": lambda p: Sweep(14.0, p),
+    "oracle shape 5": lambda p: Sweep(5.0, p),
 }
 
 
-def run_variant(variant: str, n: int, seed: int, minutes: float) -> dict[str, list[PersonResult]]:
-    """Every controller on the same ``n`` people of ``variant``."""
+def run_variant(variant: str, n: int, seed: int, minutes: float,
+                names: list[str] | None = None) -> dict[str, list[PersonResult]]:
+    """Every controller (or those ``names``) on the same ``n`` people of ``variant``."""
     out: dict[str, list[PersonResult]] = {}
     for name, make in CONTROLLERS.items():
-        out[name] = [run_session(p, make(), minutes=minutes) for p in sample_people(n, seed, variant)]
+        if names is not None and name not in names:
+            continue
+        people = sample_people(n, seed, variant)
+        out[name] = [run_session(p, make(p), minutes=minutes) for p in people]
     return out
 
 
@@ -98,31 +178,42 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--people", type=int, default=40)
     ap.add_argument("--seed", type=int, default=SCORE_SEED)
     ap.add_argument("--minutes", type=float, default=15.0)
-    ap.add_argument("--variants", default="all", help="comma-separated VARIANTS keys, or all")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "coach_results.json"))
+    ap.add_argument("--variants", default=QUICK_VARIANTS, help="comma-separated VARIANTS keys, or all")
+    ap.add_argument("--all", action="store_true", help="every variant (same as --variants all)")
+    ap.add_argument("--controllers", default="all", help=f"comma-separated of: {', '.join(CONTROLLERS)}")
+    ap.add_argument("--out", default=None, help="JSON of every figure (default: benchmarks/coach_results.json "
+                    "with --all, none otherwise)")
     args = ap.parse_args(argv)
-    variants = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
+    variants = list(VARIANTS) if args.all or args.variants == "all" else args.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    names = None if args.controllers == "all" else args.controllers.split(",")
+    if unknown or (names is not None and any(n not in CONTROLLERS for n in names)):
+        print(f"error: unknown variant {unknown[0]!r}" if unknown else
+              f"error: --controllers must be some of {', '.join(CONTROLLERS)}", file=sys.stderr)
+        return 2
+    out = args.out or (str(ROOT / "benchmarks" / "coach_results.json") if len(variants) == len(VARIANTS) else None)
     results: dict[str, Any] = {"people": args.people, "seed": args.seed, "tuning_seed": TUNING_SEED,
                                "minutes": args.minutes, "variants": {}}
     passes: dict[str, int] = {}
     for variant in variants:
         t0 = time.perf_counter()
-        runs = run_variant(variant, args.people, args.seed, args.minutes)
+        runs = run_variant(variant, args.people, args.seed, args.minutes, names)
         sums = {name: summarise(rs) for name, rs in runs.items()}
         print(f"\n### {variant}: {VARIANTS[variant].description} ({args.people} people, seed {args.seed}, "
               f"{time.perf_counter() - t0:.0f} s)\n")
         print(HEADER)
         for name, s in sums.items():
             print(fmt_summary(name, s))
+        results["variants"][variant] = {"summaries": {name: dataclasses.asdict(s) for name, s in sums.items()}}
+        if "coach" not in sums or "stepped" not in sums:
+            continue
         rows = target_rows(sums["coach"], sums["stepped"])
         print("\n| coach target | wanted | measured | |\n|---|---|---|---|")
         for target, wanted, measured, met in rows:
             print(f"| {target} | {wanted} | {measured} | {'PASS' if met else 'FAIL'} |")
             passes[target] = passes.get(target, 0) + int(met)
-        results["variants"][variant] = {
-            "summaries": {name: dataclasses.asdict(s) for name, s in sums.items()},
-            "targets": [{"target": t, "wanted": w, "measured": m, "met": ok} for t, w, m, ok in rows],
-        }
+        results["variants"][variant]["targets"] = [
+            {"target": t, "wanted": w, "measured": m, "met": ok} for t, w, m, ok in rows]
     print(f"\n### targets met, of {len(variants)} variants\n")
     for target, k in passes.items():
         print(f"- {target}: {k}/{len(variants)}")
@@ -131,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nper beat, coach + pacer: median {cost['median_us']:.1f} µs (target < 100), p90 {cost['p90_us']:.1f}, "
           f"p99 {cost['p99_us']:.0f}, max {cost['max_us']:.0f}, mean {cost['mean_us']:.1f} over {cost['beats']} beats"
           f" -> {'PASS' if cost['median_us'] < 100 else 'FAIL'}")
-    Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+    if out is not None:
+        Path(out).write_text(json.dumps(results, indent=1) + "\n")
     return 0
 
 
