@@ -253,6 +253,7 @@ class Coach:
         self._settle_paces: list[float] = []
         self._stage_breaths = 0
         self._dither = 0
+        self._confirm_i = 0  # the confirm scan's block in progress
         self._sweep_lo = o.min_pace_bpm
         self._climb_to: float | None = None  # a re-search first climbs to this pace
         self._sweep_up = False  # the search is on its way back up
@@ -601,9 +602,22 @@ class Coach:
         o = self.options
         stage = self.stage
         est = self.resonance_bpm if self.resonance_bpm is not None else self.pace_bpm
-        if stage == "confirm" and self._stage_breaths >= 8 and fit is not None:
-            known = o.start_pace_bpm if o.start_pace_bpm is not None else est
-            if not fit.curved or abs(fit.peak_bpm - known) > 0.6:
+        if stage == "confirm":
+            known = self._descend_to
+            while self._confirm_i < len(self.CONFIRM_OFFSETS_BPM):
+                want = known + self.CONFIRM_OFFSETS_BPM[self._confirm_i]
+                want = round(min(max(want, o.min_pace_bpm, self._floor), max(self._ceiling, self._floor)), 3)
+                if abs(self.pace_bpm - want) > _EPS:
+                    self._set(t_s, want, "confirm", "tune",
+                              f"Checking your known pace of {known:.2f}/min a little above and below it: "
+                              "now {pace:.2f}/min.")
+                    return
+                if self._at_pace() < o.block_breaths:
+                    return
+                self._confirm_i += 1
+            if fit is None or not fit.curved or abs(fit.peak_bpm - known) > self.CONFIRM_WITHIN_BPM:
+                est = fit.peak_bpm if fit is not None else known
+                self.resonance_bpm = round(est, 3)
                 self._climb_to = min(est + 0.75, self._ceiling, o.top_pace_bpm)
                 self._sweep_lo = max(est - 1.0, o.min_pace_bpm)
                 self._stage_breaths = 0
@@ -611,7 +625,9 @@ class Coach:
                           f"Your swing is not largest at the known pace: searching around {est:.2f}/min.")
                 self._search(t_s, fit)
                 return
+            est = fit.peak_bpm
             self._stage_breaths = 0
+            self._dither = 0
             self._say(t_s, "fine-tune", "confirmed", f"Your known pace is confirmed near {est:.2f}/min.")
             stage = "fine-tune"
         drop = self.hr_drop_pct
@@ -623,8 +639,8 @@ class Coach:
             self._set(t_s, est, "hold", "hold",
                       f"Holding {{pace:.2f}}/min: heart rate {drop:.1f}% below your start, and the swing has levelled off.")
             return
-        d = self.DITHER_CONFIRM_BPM if stage == "confirm" else self.DITHER_BPM
-        if stage != "confirm" and self._stage_breaths > self.DITHER_BREATHS:
+        d = self.DITHER_BPM
+        if self._stage_breaths > self.DITHER_BREATHS:
             d = 0.0
         if d > 0.0:
             side = 1.0 if (self._dither // o.block_breaths) % 2 == 0 else -1.0
@@ -642,7 +658,9 @@ class Coach:
     TURN_SHARE: Final[float] = 0.75  # ... where the swing is down to this share of the peak's
     UP_PAST_BPM: Final[float] = 0.0  # and goes back up this far past the peak, breaths/min
     DITHER_BPM: Final[float] = 0.2  # fine-tuning looks this far either side of the estimate, breaths/min
-    DITHER_CONFIRM_BPM: Final[float] = 0.4  # confirming a known pace looks farther
+    # confirming a known pace: blocks at these offsets from it, breaths/min, then the fit decides
+    CONFIRM_OFFSETS_BPM: Final[tuple[float, ...]] = (0.0, 0.5, 1.0, 0.5, 0.0, -0.5, -1.0, -0.5)
+    CONFIRM_WITHIN_BPM: Final[float] = 0.6  # the fit's peak this close to the known pace confirms it
     DITHER_BREATHS: Final[int] = 12  # fine-tuning breaths after which the estimate is used as it is
     STEADY_BPM: Final[float] = 0.3  # then the pace follows the estimate only when it moved this far, breaths/min
 
