@@ -24,6 +24,11 @@ real coach can beat, which bound what the information in the heartbeats supports
   on average from these breaths.
 - ``oracle shape 5``: the same oracle with the sweep stopped at minute 5, holding its
   estimate from then on: the bound for "settled within 0.5 by minute 6".
+- ``oracle design 14`` and ``oracle design 5``: the shape oracle again, but its breaths are
+  also placed where they tell most, around the person's *true* resonance (0, +0.5, +1,
+  +0.5, 0, -0.5, -1, -0.5/min from it, 3 breaths each, as the coach's blocks), the sweep
+  stopped at minute 14 or 5. An adaptive coach can at best hope to put its breaths there;
+  these bound what any design reads from 14 or 5 minutes of these heartbeats.
 
 Each reference reads the breaths exactly as the coach does (the same artefact correction,
 the same lock-in swing, the same following check, nothing from the first minute). The
@@ -65,6 +70,7 @@ TUNING_SEED = 1  # the seed set the coach's settings were chosen on (default var
 SCORE_SEED = 2026
 QUICK_VARIANTS = "default,poor_follower,noisy"
 
+AROUND_BPM = np.array([0.0, 0.5, 1.0, 0.5, 0.0, -0.5, -1.0, -0.5])  # the oracle design's offsets, /min
 SWEEP_BPM = np.round(np.concatenate([np.arange(7.5, 3.99, -0.25), np.arange(4.25, 7.26, 0.25)]), 2)
 
 
@@ -78,8 +84,12 @@ class Sweep(Coach):
     fitted to log swing).
     """
 
-    def __init__(self, scan_min: float, person: Person | None = None, per_pace: int = 2) -> None:
+    def __init__(self, scan_min: float, person: Person | None = None, per_pace: int = 2,
+                 around_truth: bool = False) -> None:
         super().__init__()
+        self.sweep_bpm = SWEEP_BPM
+        if around_truth and person is not None:  # the best places for this person, known only to an oracle
+            self.sweep_bpm = np.clip(person.resonance_bpm + AROUND_BPM, 4.0, 7.5)
         self.scan_s = 60.0 * scan_min
         self.per_pace = per_pace
         self.person = person
@@ -113,7 +123,7 @@ class Sweep(Coach):
             self._set(t_s, self._held, "hold", "hold", "Holding the estimate, {pace:.2f}/min.")
             return
         self._k += 1
-        pace = float(SWEEP_BPM[(self._k // self.per_pace) % SWEEP_BPM.size])
+        pace = float(self.sweep_bpm[(self._k // self.per_pace) % self.sweep_bpm.size])
         self._set(t_s, pace, "search", "sweep", "Sweeping: {pace:.2f}/min.")
 
 
@@ -124,6 +134,8 @@ CONTROLLERS: dict[str, Callable[[Person], Controller]] = {
     "ideal sampling 14": lambda p: Sweep(14.0),
     "oracle shape 14": lambda p: Sweep(14.0, p),
     "oracle shape 5": lambda p: Sweep(5.0, p),
+    "oracle design 14": lambda p: Sweep(14.0, p, per_pace=3, around_truth=True),
+    "oracle design 5": lambda p: Sweep(5.0, p, per_pace=3, around_truth=True),
 }
 
 
