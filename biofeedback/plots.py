@@ -17,7 +17,7 @@ import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -216,8 +216,6 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     NaN where there are too few sessions); the ratings are drawn by
     :func:`biofeedback.display.rating.draw_ratings`.
     """
-    from matplotlib.ticker import FuncFormatter
-
     from biofeedback.display.history import headline_lines
     from biofeedback.display.rating import draw_ratings
     from biofeedback.history import headlines
@@ -269,13 +267,57 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     ax_min.set_ylabel("minutes\npractised")
     ax_min.grid(alpha=0.3)
     for ax in (ax_base, ax_swing, ax_res):
-        ax.legend(loc="upper right", fontsize=8, ncol=3)
-    origin = t.origin
-    if origin is not None:
-        ax_min.xaxis.set_major_formatter(FuncFormatter(
-            lambda d, _pos: (origin + dt.timedelta(days=float(d))).strftime("%d %b")))
-    ax_min.set_xlabel("day")
+        ax.legend(fontsize=8, ncol=3)
+    for ax in axes:
+        legend = ax.get_legend()
+        if legend is not None:  # above the panel, where it hides no session
+            legend.set_loc("lower right")
+            legend.set_bbox_to_anchor((1.0, 1.0), transform=ax.transAxes)
+            legend.set_frame_on(False)
+        if ax is not ax_min:  # the day axis is shared: its labels once, at the bottom
+            ax.tick_params(labelbottom=False)
+    if t.origin is not None:
+        _day_axis(ax_min, t.origin, t.day)
+    else:
+        ax_min.set_xlabel("day")
     return fig
+
+
+_TICK_HOURS: Final[tuple[float, ...]] = (0.25, 0.5, 1.0, 2.0, 3.0, 6.0, 12.0)  # steps of a day axis under 3 days
+_MAX_TICKS: Final[int] = 8
+
+
+def _day_axis(ax: Axes, origin: dt.date, day: FloatArray) -> None:
+    """Ticks and labels of a trend's day axis (days since ``origin``'s midnight) that a person reads.
+
+    Over 3 days or more: whole days ("05 Dec"). Less: clock times at a whole number of hours
+    (or quarter hours), the axis at least two hours wide, the day in the axis label when all
+    fall on one day; never two ticks with the same label.
+    """
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
+
+    midnight = dt.datetime.combine(origin, dt.time())
+
+    def when(d: float) -> dt.datetime:
+        return midnight + dt.timedelta(days=float(d))
+
+    lo, hi = (float(np.min(day)), float(np.max(day))) if day.size else (0.0, 1.0)
+    if hi - lo >= 3.0:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=_MAX_TICKS, integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda d, _pos: when(d).strftime("%d %b")))
+        ax.set_xlabel("day")
+        return
+    if hi - lo < 2.0 / 24.0:
+        mid = (lo + hi) / 2.0
+        ax.set_xlim(mid - 1.0 / 24.0, mid + 1.0 / 24.0)
+    x0, x1 = ax.get_xlim()
+    hours = (x1 - x0) * 24.0
+    step_h = next((h for h in _TICK_HOURS if hours / h <= _MAX_TICKS), _TICK_HOURS[-1])
+    ax.xaxis.set_major_locator(MultipleLocator(step_h / 24.0))
+    one_day = when(x0).date() == when(x1).date()
+    fmt = "%H:%M" if one_day else "%d %b %H:%M"
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda d, _pos: when(d).strftime(fmt)))
+    ax.set_xlabel(f"time of day, {when(x0):%d %B %Y}" if one_day else "day and time")
 
 
 def show_figure(fig: Figure, title: str = "biofeedback") -> None:

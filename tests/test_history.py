@@ -260,3 +260,66 @@ def test_the_sessions_table_needs_no_metrics() -> None:
             "print([m for m in ('scipy', 'matplotlib') if m in sys.modules])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _figures_at(starts: list[dt.datetime], resonance: list[float]) -> list:
+    from biofeedback.history import SessionFigures
+
+    return [SessionFigures(i + 1, s, 10.0, 70.0 + i, 66.0 + i, 4.0, 3.4, 12.0 + i, True, r, True, 6.0, r, r)
+            for i, (s, r) in enumerate(zip(starts, resonance, strict=True))]
+
+
+def _tick_labels(fig, ax) -> list[str]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    lo, hi = ax.get_xlim()
+    return [t.get_text() for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi]
+
+
+def test_trend_day_axis_of_sessions_on_one_day_reads_as_clock_times() -> None:
+    # regression: two sessions minutes apart gave eight ticks all labelled '02 Dec'
+    day0 = dt.datetime(2026, 12, 2, 16, 0, 31, tzinfo=dt.UTC)
+    t = trends(_figures_at([day0, day0 + dt.timedelta(minutes=6)], [4.9, 5.2]))
+    fig = trend_figure(t)
+    bottom = fig.axes[-1]
+    labels = _tick_labels(fig, bottom)
+    assert labels == ["15:15", "15:30", "15:45", "16:00", "16:15", "16:30", "16:45", "17:00"]
+    assert bottom.get_xlabel() == "time of day, 02 December 2026"
+    assert all(not lab.get_text() for ax in fig.axes[1:-1] for lab in ax.get_xticklabels())  # labels once
+
+
+def test_trend_day_axis_over_days_has_one_label_a_day() -> None:
+    # regression: over 4 days, ticks every half day labelled each date twice
+    day0 = dt.datetime(2026, 12, 2, 7, 0, tzinfo=dt.UTC)
+    t = trends(_figures_at([day0 + dt.timedelta(days=k) for k in range(5)], [5.0] * 5))
+    fig = trend_figure(t)
+    labels = _tick_labels(fig, fig.axes[-1])
+    assert labels == ["03 Dec", "04 Dec", "05 Dec", "06 Dec"]  # midnights; 02 Dec 00:00 is left of the first
+    assert fig.axes[-1].get_xlabel() == "day"
+
+
+def test_trend_legends_hide_no_session() -> None:
+    # regression: the legend in the upper right corner hid the newest session's resonance pace
+    day0 = dt.datetime(2026, 12, 2, 16, 0, tzinfo=dt.UTC)
+    t = trends(_figures_at([day0, day0 + dt.timedelta(minutes=6)], [4.9, 5.2]))
+    fig = trend_figure(t)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    n_legends = 0
+    for ax in fig.axes[1:]:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        n_legends += 1
+        box = legend.get_window_extent(renderer)
+        for line in ax.get_lines():
+            xy = line.get_xydata()
+            xy = xy[np.all(np.isfinite(xy), axis=1)]
+            if xy.size:
+                px = ax.transData.transform(xy)
+                inside = (px[:, 0] >= box.x0) & (px[:, 0] <= box.x1) & (px[:, 1] >= box.y0) & (px[:, 1] <= box.y1)
+                assert not inside.any(), (line.get_gid(), xy[inside])
+    assert n_legends == 3
