@@ -74,6 +74,15 @@ def _share(text: str) -> float:
     return value
 
 
+def _percent(text: str) -> float:
+    """``--target-drop``: a percentage of the starting heart rate, above 0 and below 100."""
+    value = _positive(text)
+    if not value < 100.0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a percentage below 100 (5: a drop of 5% of the "
+                                         "starting heart rate)")
+    return value
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ui", choices=UIS, help="the prompt: terminal, window, none (one progress line) or sound "
                    "(the sound leads, one dim line); default: window where a display exists, else terminal")
@@ -86,7 +95,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def _add_pattern(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="resonance", metavar="NAME",
                    help="resonance (default: the coach finds your pace), fixed:X (X breaths/min), 4-7-8, box, calm")
-    p.add_argument("--target-drop", type=_positive, metavar="PCT",
+    p.add_argument("--target-drop", type=_percent, metavar="PCT",
                    help="the heart-rate drop to reach, %% of the starting heart rate (default: the coach's, 5)")
     p.add_argument("--inhale-share", type=_share, metavar="X",
                    help="share of each breath spent breathing in (default: the preset's, 0.4)")

@@ -117,6 +117,8 @@ def test_the_swing_per_breath_shown_is_that_of_the_breaths_the_pacer_showed() ->
     (["--preset", "fast"], "unknown breathing preset 'fast'"),
     (["--preset", "fixed:0"], "the pace after 'fixed:' must be a number"),
     (["--inhale-share", "1.5"], "must be a share between 0 and 1"),
+    (["--target-drop", "200"], "'200' must be a percentage below 100"),  # regression: a 200% drop was run
+    (["--target-drop", "100"], "'100' must be a percentage below 100"),
     (["--minutes", "-1"], "'-1' must be greater than 0"),
     (["--ui", "tv"], "invalid choice: 'tv'"),
     (["--eyes-closed", "--ui", "terminal"], "--eyes-closed is --ui sound"),
