@@ -102,6 +102,7 @@ def session_figure(
     """
     from biofeedback.display.history import session_lines
     from biofeedback.history import breath_onsets_s, coherence_series, session_figures
+    from biofeedback.outcome import paced_breaths
 
     rec = s.recording
     n = rec.n_beats
@@ -166,7 +167,7 @@ def session_figure(
     # swing per breath and coherence
     breaths = None
     if onsets.size >= 2 and s.nn_ms.size >= 2:
-        breaths = hrv.rsa_amplitude(s.t_s, s.nn_ms, onsets)
+        breaths = paced_breaths(s.t_s, s.nn_ms, onsets, rec.gaps)  # a breath over a gap: NaN, not drawn
     elif s.rsa is not None:
         breaths = s.rsa
     if breaths is not None and breaths.amplitude_bpm.size:

@@ -323,3 +323,29 @@ def test_trend_legends_hide_no_session() -> None:
                 inside = (px[:, 0] >= box.x0) & (px[:, 0] <= box.x1) & (px[:, 1] >= box.y0) & (px[:, 1] <= box.y1)
                 assert not inside.any(), (line.get_gid(), xy[inside])
     assert n_legends == 3
+
+
+def test_session_figure_measures_no_swing_over_a_gap() -> None:
+    # regression: the figure's swing per breath joined the beats either side of a gap into one
+    # breath, which the summary, the trend and the prompt leave out
+    from biofeedback.beats import BeatFlags, Gap
+    from biofeedback.outcome import breath_swings_bpm
+    from biofeedback.recording import Recording, RecordingMeta
+
+    p = paced_beats(4, minutes=5, paces=(6.0,))
+    i = int(np.searchsorted(p.t_s, 150.0))
+    t = p.t_s.copy()
+    t[i:] += 20.0  # the link was lost for 20 s
+    flags = np.zeros(t.size, dtype=np.int64)
+    flags[i] = int(BeatFlags.AFTER_GAP)
+    gap = Gap(start_s=float(t[i - 1]), end_s=float(t[i] - p.rr_ms[i] / 1000.0), reason="link lost")
+    rec = Recording(meta=RecordingMeta(start_utc=T0, source="sim:4"), t_s=t, rr_ms=p.rr_ms, flags=flags,
+                    gaps=(gap,))
+    s = summarise(rec)
+    fig = session_figure(s, pace_bpm=p.pace_bpm, phase=p.phase)
+    y = _lines(fig.axes)["swing"].get_ydata()
+    onsets = breath_onsets_s(t, p.pace_bpm, p.phase)
+    _, want = breath_swings_bpm(s.t_s, s.nn_ms, onsets, rec.gaps)
+    assert onsets.size - 1 == 30  # 5 min at 6/min, one of them over the gap
+    assert want.size == 28  # the breath over the gap left out, and the last, cut by the end
+    np.testing.assert_array_equal(np.asarray(y)[np.isfinite(y)], want)
