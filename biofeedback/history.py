@@ -546,6 +546,8 @@ def rolling_mean(day: npt.ArrayLike, values: npt.ArrayLike, window_days: float =
     Examples
     --------
     >>> rolling_mean([0, 1, 2, 3, 9], [70, 68, float("nan"), 66, 60], window_days=7, min_sessions=2).tolist()
+    [nan, 69.0, 69.0, 68.0, 63.0]
+    >>> rolling_mean([0, 1, 2, 3, 11], [70, 68, float("nan"), 66, 60], window_days=7, min_sessions=2).tolist()
     [nan, 69.0, 69.0, 68.0, nan]
     """
     d, v = _check_series(day, values)

@@ -349,3 +349,15 @@ def test_session_figure_measures_no_swing_over_a_gap() -> None:
     assert onsets.size - 1 == 30  # 5 min at 6/min, one of them over the gap
     assert want.size == 28  # the breath over the gap left out, and the last, cut by the end
     np.testing.assert_array_equal(np.asarray(y)[np.isfinite(y)], want)
+
+
+@pytest.mark.parametrize("module", ["biofeedback.history", "biofeedback.display.history", "biofeedback.outcome",
+                                    "biofeedback.display.outcome", "biofeedback.live_artifacts"])
+def test_docstring_examples_are_true(module: str) -> None:
+    # regression: rolling_mean's example said NaN for a day whose window (2, 9] holds two sessions
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, module
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {module}"
