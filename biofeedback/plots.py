@@ -240,14 +240,14 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     def points(ax: Axes, name: str, label: str, colour: str, *, hollow: npt.NDArray[np.bool_] | None = None) -> None:
         y = getattr(t, name)
         if hollow is None:
-            ax.plot(t.day, y, "o", color=colour, ms=3.5, gid=name, label="each session")
+            ax.plot(t.day, y, "o", color=colour, ms=3.5, gid=name, label=_shown("each session", y))
         else:
-            ax.plot(t.day, np.where(hollow, np.nan, y), "o", color=colour, ms=3.5, gid=name,
-                    label="at the resonance pace")
-            ax.plot(t.day, np.where(hollow, y, np.nan), "o", mfc="none", mec=colour, ms=3.5, gid=f"{name}-other",
-                    label="your own breathing")
+            solid, other = np.where(hollow, np.nan, y), np.where(hollow, y, np.nan)
+            ax.plot(t.day, solid, "o", color=colour, ms=3.5, gid=name, label=_shown("at the resonance pace", solid))
+            ax.plot(t.day, other, "o", mfc="none", mec=colour, ms=3.5, gid=f"{name}-other",
+                    label=_shown("your own breathing", other))
         ax.plot(t.day, t.rolling[name], "-", color=colour, lw=2, alpha=0.7, gid=f"{name}-rolling",
-                label="7-day mean")
+                label=_shown("7-day mean", t.rolling[name]))
         ax.set_ylabel(label)
         ax.margins(y=0.12)
         ax.grid(alpha=0.3)
@@ -261,14 +261,15 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     points(ax_res, "resonance_bpm", "resonance pace\n(breaths/min)", _PACE_COLOUR)
     mean, spread = t.rolling["resonance_bpm"], t.resonance_spread_bpm
     ax_res.fill_between(t.day, mean - spread, mean + spread, color=_PACE_COLOUR, alpha=0.15, lw=0,
-                        gid="resonance-spread", label="its spread (stability)")
+                        gid="resonance-spread", label=_shown("its spread (stability)", spread))
     # one stroke per session, drawn as one collection (a bar each would be an artist each)
     ax_min.vlines(t.day, 0.0, t.minutes, color="#7f8c8d", lw=3, gid="minutes")
     ax_min.set_ylim(bottom=0.0)
     ax_min.set_ylabel("minutes\npractised")
     ax_min.grid(alpha=0.3)
     for ax in (ax_base, ax_swing, ax_res):
-        ax.legend(fontsize=8, ncol=3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, ncol=3)
     for ax in axes:
         legend = ax.get_legend()
         if legend is not None:  # above the panel, where it hides no session
@@ -282,6 +283,12 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     else:
         ax_min.set_xlabel("day")
     return fig
+
+
+def _shown(label: str, y: FloatArray) -> str | None:
+    """``label`` for the legend when there is something of it to see (a rolling mean of too few
+    sessions is all NaN, and no legend should name it)."""
+    return label if bool(np.any(np.isfinite(y))) else None
 
 
 _TICK_HOURS: Final[tuple[float, ...]] = (0.25, 0.5, 1.0, 2.0, 3.0, 6.0, 12.0)  # steps of a day axis under 3 days

@@ -361,3 +361,17 @@ def test_docstring_examples_are_true(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0, module
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {module}"
+
+
+def test_trend_legends_name_only_what_is_drawn() -> None:
+    # regression: with two sessions the legends named a 7-day mean, a spread and "your own
+    # breathing" that were nowhere in the figure
+    day0 = dt.datetime(2026, 12, 2, 16, 0, tzinfo=dt.UTC)
+    t = trends(_figures_at([day0, day0 + dt.timedelta(days=1)], [4.9, 5.2]))
+    fig = trend_figure(t)
+    legends = [[x.get_text() for x in ax.get_legend().get_texts()] for ax in fig.axes if ax.get_legend()]
+    assert legends == [["each session"], ["at the resonance pace"], ["each session"]]
+    t = trends(_figures_at([day0 + dt.timedelta(days=k) for k in range(4)], [4.9, 5.2, 5.0, 5.1]))
+    legends = [[x.get_text() for x in ax.get_legend().get_texts()] for ax in trend_figure(t).axes if ax.get_legend()]
+    assert legends == [["each session", "7-day mean"], ["at the resonance pace", "7-day mean"],
+                       ["each session", "7-day mean", "its spread (stability)"]]
