@@ -145,7 +145,8 @@ def session_figure(
         ax_pace.set_ylabel("pace (breaths/min)", color=_PACE_COLOUR)
         lo, hi = float(np.min(pace[paced])), float(np.max(pace[paced]))
         ax_pace.set_ylim(lo - 1.0, hi + 1.0)
-        ax_hr.set_title("Heart rate, with the pace you were shown (blue) and your breaths shaded", loc="left")
+        coach = ", ▼ where the coach changed it" if changes else ""
+        ax_hr.set_title(f"Heart rate, with the pace you were shown (blue{coach}) and your breaths shaded", loc="left")
     else:
         ax_hr.set_title("Heart rate (no pace was shown in this session)", loc="left")
 

@@ -122,6 +122,9 @@ def test_session_figure_draws_the_stored_beats(tmp_path: Path) -> None:
     assert "Your heart rate went from 70 to 65 beats/min." in words
     assert "You breathed at 6 breaths/min at first and 5.5 at the end." in words
     assert [d.get_ydata()[0] for ax in fig.axes for d in ax.get_lines() if d.get_gid() == "decision"] == [6.0, 5.5]
+    # regression: the coach's marks were in no title nor legend: a person could not tell what they were
+    assert fig.axes[1].get_title(loc="left") == ("Heart rate, with the pace you were shown (blue, ▼ where the coach "
+                                                 "changed it) and your breaths shaded")
 
 
 def test_the_session_figures_words_fit_the_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
