@@ -256,7 +256,7 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     points(ax_base, "baseline_hr_bpm", "resting heart rate\n(beats/min)", _HR_COLOUR)
     points(ax_drop, "hr_drop_bpm", "drop in heart rate\nduring a session\n(beats/min)", "#e67e22")
     ax_drop.axhline(0.0, color="#888888", lw=0.8)
-    draw_ratings(ax_rate, t.day, t.ratings)
+    draw_ratings(ax_rate, t.day, t.ratings, **_rating_offset(t.day))
     points(ax_ln, "ln_rmssd", "resting lnRMSSD\n(ln ms)", "#34495e")
     points(ax_swing, "swing_bpm", "swing per breath\n(beats/min)", _SWING_COLOUR, hollow=~t.swing_at_resonance)
     points(ax_res, "resonance_bpm", "resonance pace\n(breaths/min)", _PACE_COLOUR)
@@ -292,6 +292,24 @@ def _shown(label: str, y: FloatArray) -> str | None:
     return label if bool(np.any(np.isfinite(y))) else None
 
 
+_SHORT_DAYS: Final[float] = 3.0  # a trend shorter than this is drawn on an axis of hours
+_MIN_WIDTH_DAYS: Final[float] = 2.0 / 24.0  # ... at least two hours wide
+_RATING_OFFSET_SHARE: Final[float] = 0.012  # there, pain and tension this share of the axis beside the session
+
+
+def _day_span(day: FloatArray) -> tuple[float, float]:
+    return (float(np.min(day)), float(np.max(day))) if day.size else (0.0, 1.0)
+
+
+def _rating_offset(day: FloatArray) -> dict[str, float]:
+    """``draw_ratings``' offset for a trend of hours (the default, a few hours, is for weeks)."""
+    lo, hi = _day_span(day)
+    if hi - lo >= _SHORT_DAYS:
+        return {}
+    width = max(hi - lo, _MIN_WIDTH_DAYS)
+    return {"offset_days": _RATING_OFFSET_SHARE * width}
+
+
 _TICK_HOURS: Final[tuple[float, ...]] = (0.25, 0.5, 1.0, 2.0, 3.0, 6.0, 12.0)  # steps of a day axis under 3 days
 _MAX_TICKS: Final[int] = 8
 
@@ -310,15 +328,15 @@ def _day_axis(ax: Axes, origin: dt.date, day: FloatArray) -> None:
     def when(d: float) -> dt.datetime:
         return midnight + dt.timedelta(days=float(d))
 
-    lo, hi = (float(np.min(day)), float(np.max(day))) if day.size else (0.0, 1.0)
-    if hi - lo >= 3.0:
+    lo, hi = _day_span(day)
+    if hi - lo >= _SHORT_DAYS:
         ax.xaxis.set_major_locator(MaxNLocator(nbins=_MAX_TICKS, integer=True))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda d, _pos: when(d).strftime("%d %b")))
         ax.set_xlabel("day")
         return
-    if hi - lo < 2.0 / 24.0:
+    if hi - lo < _MIN_WIDTH_DAYS:
         mid = (lo + hi) / 2.0
-        ax.set_xlim(mid - 1.0 / 24.0, mid + 1.0 / 24.0)
+        ax.set_xlim(mid - _MIN_WIDTH_DAYS / 2.0, mid + _MIN_WIDTH_DAYS / 2.0)
     x0, x1 = ax.get_xlim()
     hours = (x1 - x0) * 24.0
     step_h = next((h for h in _TICK_HOURS if hours / h <= _MAX_TICKS), _TICK_HOURS[-1])

@@ -378,3 +378,23 @@ def test_trend_legends_name_only_what_is_drawn() -> None:
     legends = [[x.get_text() for x in ax.get_legend().get_texts()] for ax in trend_figure(t).axes if ax.get_legend()]
     assert legends == [["each session", "7-day mean"], ["at the resonance pace", "7-day mean"],
                        ["each session", "7-day mean", "its spread (stability)"]]
+
+
+def test_ratings_of_sessions_on_one_day_stand_beside_their_session() -> None:
+    # regression: pain and tension were drawn 0.12 day (~3 h) either side of the session, off an
+    # axis two hours wide
+    import dataclasses
+
+    from biofeedback.ratings import Ratings
+
+    day0 = dt.datetime(2026, 12, 2, 16, 0, tzinfo=dt.UTC)
+    pts = [dataclasses.replace(p, ratings=Ratings(6, 5, 3, 2))
+           for p in _figures_at([day0, day0 + dt.timedelta(minutes=20)], [5.0, 5.2])]
+    t = trends(pts)
+    fig = trend_figure(t)
+    lines = _lines(fig.axes)
+    lo, hi = fig.axes[-1].get_xlim()
+    assert (lo, hi) == pytest.approx((t.day.mean() - 1 / 24, t.day.mean() + 1 / 24))
+    width = hi - lo
+    np.testing.assert_allclose(lines["pain_after"].get_xdata(), t.day - 0.012 * width)
+    np.testing.assert_allclose(lines["tension_before"].get_xdata(), t.day + 0.012 * width)
