@@ -237,7 +237,9 @@ def _source(plan: TrainPlan, pacer: LockedPacer, store: SessionStore | None, out
         seed = plan.seed
         if seed is None:
             raise InvalidInputError("the simulated person needs a seed")  # set by the caller from the text
-        return SimulatedSource(seed=seed, sees=pacer.at, speed=speed, minutes=plan.minutes)
+        # the person looks ahead of the coach (a notification's beats are made before the coach has
+        # any of them): through peek, so that only the beat times fix the breaths, as in a replay
+        return SimulatedSource(seed=seed, sees=pacer.peek, speed=speed, minutes=plan.minutes)
     if text.startswith("stored:"):
         from biofeedback.sources.stored import StoredSessionSource
 
