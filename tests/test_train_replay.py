@@ -90,3 +90,34 @@ def test_a_stored_session_replays_exactly_with_requests_off_the_breath_boundarie
     np.testing.assert_array_equal([again.pacer.at(b.t_s).phase for b in beats], table.phase)
     np.testing.assert_array_equal(again.pacer.onsets_s, live.pacer.onsets_s)
     assert decisions_of(again.controller) == recorded == decisions_of(live.controller)
+
+
+# ---------------------------------------------------------------------------- replay's options
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["--preset", "box"], "--preset: a stored session is replayed with the settings it was recorded with"),
+    (["--preset", "resonance"], "--preset: a stored session"),  # the default given is still given
+    (["--target-drop", "3", "--inhale-share", "0.5"], "--target-drop and --inhale-share: a stored session"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_replay_of_a_stored_session_refuses_pattern_options_in_one_line(
+        argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from biofeedback.cli import main
+    from biofeedback.paths import data_dir, store_path
+
+    with pytest.raises(SystemExit) as exc:
+        main(["replay", "1", "--ui", "none", *argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0] and "these options are for an RR file" in err[0], err
+    assert not store_path(data_dir()).exists()  # refused before anything was opened
+
+
+def test_replay_help_says_a_stored_session_keeps_its_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    from biofeedback.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["replay", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "A stored session is replayed with the settings it was recorded with" in text
+    assert "--preset, --target-drop and --inhale-share are for an RR file only" in text
