@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-import biofeedback.cli_train as cli_train
+from biofeedback import cli_train
 from biofeedback.cli_train import TrainPlan, run_plan
 from biofeedback.pacer import BreathState
 from biofeedback.protocols import Decision
@@ -121,3 +122,28 @@ def test_replay_help_says_a_stored_session_keeps_its_settings(capsys: pytest.Cap
     text = " ".join(capsys.readouterr().out.split())
     assert "A stored session is replayed with the settings it was recorded with" in text
     assert "--preset, --target-drop and --inhale-share are for an RR file only" in text
+
+
+# ---------------------------------------------------------------------------- the sample sessions
+
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "sample_data" / "simulated").glob("sim-*.csv"))
+
+
+@pytest.mark.skipif(not SAMPLES, reason="the simulated samples are generated into sample_data/simulated")
+@pytest.mark.parametrize("name", ["sim-2026-11-08-0734.csv", "sim-2026-11-29-0711.csv"])  # with a link loss; without
+def test_an_imported_sample_session_replays_with_its_stored_decisions(name: str, tmp_path: Path) -> None:
+    from biofeedback.cli import main
+
+    path = next(p for p in SAMPLES if p.name == name)
+    assert main(["import", str(path), "--data-dir", str(tmp_path)]) == 0
+    with SessionStore(tmp_path / "sessions.db") as store:
+        (stored,) = store.sessions()
+        recorded = [(e.t_s, e.data["pace_bpm"], e.stage, e.data["code"], e.detail) for e in store.events(stored.id, "coach")]
+        gaps = store.recording(stored.id).gaps
+        table = store.beat_table(stored.id)
+        plan = TrainPlan(source=f"stored:{stored.id}", minutes=stored.settings["minutes"], ui="none", speed=None,
+                         store=False, from_recent=False)
+        again = asyncio.run(run_plan(plan, io.StringIO(), store=store))
+    assert len(gaps) == (name == "sim-2026-11-08-0734.csv")
+    assert decisions_of(again.controller) == recorded and len(recorded) > 10
+    np.testing.assert_array_equal([again.pacer.at(b.t_s).pace_bpm for b in again.session.beats], table.pace_bpm)
