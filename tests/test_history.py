@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from pathlib import Path
@@ -249,6 +250,8 @@ def test_the_sessions_table_cells_are_the_stored_row(tmp_path: Path) -> None:
         row = session_row(store.session(sid))
     assert table_cells(row) == (str(sid), "11-01 07:30", "3.0", "sim:1", "72 → 67", "5.8", "5.2", "97%",
                                 "7 → 4", "– → 2")
+    almost_none = dataclasses.replace(row, hr_drop_bpm=-0.04)
+    assert table_cells(almost_none)[5] == "0.0"  # not "-0.0"
 
 
 def test_the_sessions_table_needs_no_metrics() -> None:
