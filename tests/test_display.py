@@ -62,7 +62,9 @@ def test_on_a_terminal_the_line_is_rewritten_in_place() -> None:
     status.done()
     text = out.getvalue()
     assert text.count("\r") == 3
-    assert text.split("\r")[1].startswith("00:00  heart rate … · beat-to-beat variation (RMSSD) in 60 s · 1 beats")
+    # regression: "1 beats"
+    assert text.split("\r")[1] == "00:00  heart rate … · beat-to-beat variation (RMSSD) in 60 s · 1 beat "
+    assert text.split("\r")[2] == "00:01  heart rate … · beat-to-beat variation (RMSSD) in 59 s · 2 beats "
     assert "\nlink lost (link lost); reconnecting…\n" in text
     assert "link restored after 2 attempt(s)\n" in text
 
@@ -103,7 +105,7 @@ def test_a_tick_moves_the_elapsed_time_on_between_beats() -> None:
     status.tick(2.05)
     lines = out.getvalue().split("\r")[1:]
     assert [line[:5] for line in lines] == ["00:01", "00:02"]
-    assert lines[1].rstrip().endswith("· 1 beats")
+    assert lines[1].rstrip().endswith("· 1 beat")
 
 
 def test_regression_off_a_terminal_a_long_gap_gives_one_line_not_one_per_missed_period() -> None:
