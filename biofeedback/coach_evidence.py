@@ -47,6 +47,7 @@ from biofeedback.artifacts import MIN_INTERVALS, correct_artifacts_with_report
 __all__ = [
     "BreathEvidence",
     "PeakFit",
+    "SwingCurveCache",
     "breath_evidence",
     "corrected_beats",
     "fit_peak",
@@ -285,17 +286,84 @@ def smooth_swing(
         The smoothed swing at each grid pace (beats/min; NaN where the local fit is
         singular) and the summed kernel weight there (how many breaths' worth of evidence).
     """
+    terms = _kernel_terms(pace_bpm, swing_bpm, weight, grid_bpm, bandwidth_bpm)
+    return _local_quadratic(terms, grid_bpm.size)
+
+
+def _kernel_terms(
+    pace_bpm: FloatArray, swing_bpm: FloatArray, weight: FloatArray, grid_bpm: FloatArray, bandwidth_bpm: float
+) -> FloatArray:
+    """Per grid pace (row) and breath (column), the terms :func:`smooth_swing` sums: ``k x^j``
+    for ``j = 0..4`` and ``k x^j s`` for ``j = 0..2`` (``x`` = pace − grid pace, ``k`` the
+    weighted Gaussian kernel, ``s`` the swing), stacked into shape ``(8, grid, breaths)``.
+    Each entry depends on its breath and grid pace only, so a block of them can be computed
+    on its own (:class:`SwingCurveCache`)."""
     x = pace_bpm[None, :] - grid_bpm[:, None]
     k = weight[None, :] * np.exp(-0.5 * (x / bandwidth_bpm) ** 2)
-    m = np.stack([(k * x**j).sum(axis=1) for j in range(5)], axis=1)
-    ty = np.stack([(k * x**j * swing_bpm[None, :]).sum(axis=1) for j in range(3)], axis=1)
+    out = np.empty((8, grid_bpm.size, pace_bpm.size))
+    for j in range(5):
+        np.multiply(k, x**j, out=out[j])
+    for j in range(3):
+        np.multiply(out[j], swing_bpm[None, :], out=out[5 + j])
+    return out
+
+
+def _local_quadratic(terms: FloatArray, n_grid: int) -> tuple[FloatArray, FloatArray]:
+    """The smoothed swing and the kernel weight at each grid pace, from :func:`_kernel_terms`."""
+    sums = np.ascontiguousarray(terms).sum(axis=2)  # (8, grid): the same sums row by row
+    m = sums[0:5].T
+    ty = sums[5:8].T
     a = np.stack([m[:, 0:3], m[:, 1:4], m[:, 2:5]], axis=1)
     det = np.linalg.det(a)
     ok = np.abs(det) > 1e-9 * np.maximum(m[:, 0], 1e-12) ** 3
-    curve = np.full(grid_bpm.size, math.nan)
+    curve = np.full(n_grid, math.nan)
     if ok.any():
         curve[ok] = np.linalg.solve(a[ok], ty[ok][:, :, None])[:, 0, 0]
     return curve, m[:, 0]
+
+
+class SwingCurveCache:
+    """Keeps :func:`smooth_swing`'s per-breath terms between calls, for a fit that grows by breaths.
+
+    The coach refits the swing curve after every breath over *all* breaths so far; the kernel
+    terms of the breaths and grid paces it has seen are unchanged, so only the new breaths'
+    columns and the new grid paces' rows are computed (the sums, over every breath, are
+    taken afresh: the results are bit for bit those of :func:`smooth_swing`). Anything else
+    (an earlier breath changed, the grid shifted, another bandwidth) starts again from
+    scratch: the cache checks, it does not trust its caller.
+    """
+
+    def __init__(self) -> None:
+        self._p = np.empty(0)
+        self._s = np.empty(0)
+        self._w = np.empty(0)
+        self._grid = np.empty(0)
+        self._bandwidth = math.nan
+        self._terms = np.empty((8, 0, 0))
+
+    def smooth_swing(
+        self, pace_bpm: FloatArray, swing_bpm: FloatArray, weight: FloatArray, grid_bpm: FloatArray,
+        bandwidth_bpm: float,
+    ) -> tuple[FloatArray, FloatArray]:
+        """:func:`smooth_swing`, reusing the terms of the breaths and grid paces seen before."""
+        n0, g0 = self._p.size, self._grid.size
+        n, g = pace_bpm.size, grid_bpm.size
+        same = (bandwidth_bpm == self._bandwidth and n >= n0 and g >= g0
+                and np.array_equal(pace_bpm[:n0], self._p) and np.array_equal(swing_bpm[:n0], self._s)
+                and np.array_equal(weight[:n0], self._w) and np.array_equal(grid_bpm[:g0], self._grid))
+        if not same or n0 == 0 or g0 == 0:
+            terms = _kernel_terms(pace_bpm, swing_bpm, weight, grid_bpm, bandwidth_bpm)
+        else:
+            terms = np.empty((8, g, n))
+            terms[:, :g0, :n0] = self._terms
+            if n > n0:  # the new breaths, on the old grid paces
+                terms[:, :g0, n0:] = _kernel_terms(pace_bpm[n0:], swing_bpm[n0:], weight[n0:], grid_bpm[:g0],
+                                                   bandwidth_bpm)
+            if g > g0:  # the new grid paces, for every breath
+                terms[:, g0:, :] = _kernel_terms(pace_bpm, swing_bpm, weight, grid_bpm[g0:], bandwidth_bpm)
+        self._p, self._s, self._w = pace_bpm.copy(), swing_bpm.copy(), weight.copy()
+        self._grid, self._bandwidth, self._terms = grid_bpm.copy(), bandwidth_bpm, terms
+        return _local_quadratic(terms, g)
 
 
 def fit_peak(
@@ -306,6 +374,7 @@ def fit_peak(
     bandwidth_bpm: float,
     local_bpm: float = 1.0,
     min_evidence: float = 3.0,
+    cache: SwingCurveCache | None = None,
 ) -> PeakFit | None:
     """The pace of the largest swing, from every breath so far.
 
@@ -325,6 +394,9 @@ def fit_peak(
         Width of the smoothing kernel, breaths/min.
     min_evidence : float
         Kernel weight a grid pace needs to be a candidate, breaths.
+    cache : SwingCurveCache, optional
+        Keeps the curve's terms between calls whose breaths only grow (the coach's refit
+        after every breath): the same result, computed for the new breaths only.
 
     Returns
     -------
@@ -348,7 +420,8 @@ def fit_peak(
     grid = np.arange(round(lo, 2), hi + 1e-9, 0.05)
     if grid.size < 3:
         return None
-    curve, n_eff = smooth_swing(p, s, w, grid, bandwidth_bpm)
+    smooth = smooth_swing if cache is None else cache.smooth_swing
+    curve, n_eff = smooth(p, s, w, grid, bandwidth_bpm)
     usable = (n_eff >= min_evidence) & np.isfinite(curve)
     if not usable.any():
         return None
