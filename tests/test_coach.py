@@ -344,3 +344,53 @@ def test_real_recordings_who_never_saw_our_prompt_are_not_chased(name: str, beat
     assert coach.baseline_hr_bpm == pytest.approx(float(np.mean(60000.0 / rr[t <= 80.0])), rel=0.05)
     assert pacer.paces_bpm.min() >= 4.0 and steps_bpm(pacer).max() <= 0.5 + 1e-9
     assert all(d.reason for d in coach.decisions)
+
+
+class _FullCurve:
+    """The swing curve computed from scratch at every refit (what the coach did before its cache)."""
+
+    smooth_swing = staticmethod(smooth_swing)
+
+
+@pytest.mark.parametrize(("params", "seed"), [
+    (PersonParams(resonance_bpm=5.3, artefact_rate=0.01), 3),
+    (PersonParams(resonance_bpm=6.4, artefact_rate=0.03), 8),
+    (PersonParams(resonance_bpm=4.6, follows=False, artefact_rate=0.0), 5),
+])
+def test_the_refit_from_its_cache_decides_exactly_as_the_full_refit(params: PersonParams, seed: int) -> None:
+    def run(full: bool) -> Coach:
+        coach = Coach()
+        if full:
+            coach._curve_cache = _FullCurve()  # type: ignore[assignment]
+        run_session(Person(params, seed=seed), coach, minutes=25.0)
+        return coach
+
+    cached, full = run(False), run(True)
+    assert cached.decisions == full.decisions and len(cached.decisions) > 5
+    assert cached.fit == full.fit and cached.resonance_bpm == full.resonance_bpm
+    assert cached.breaths == full.breaths
+
+
+def test_the_swing_curve_cache_gives_smooth_swing_bit_for_bit_as_breaths_and_paces_are_added() -> None:
+    from biofeedback.coach_evidence import SwingCurveCache
+
+    rng = np.random.default_rng(4)
+    pace = np.round(rng.uniform(4.0, 7.5, 200), 2)
+    swing = rng.uniform(2.0, 20.0, 200)
+    weight = rng.choice([0.5, 1.0], 200) * rng.uniform(0.8, 1.0, 200)
+    cache = SwingCurveCache()
+    for n in [4, 5, 9, 30, 31, 80, 150, 200]:
+        p, s, w = pace[:n], swing[:n], weight[:n]
+        for lo, hi in [(5.0, 6.0), (5.0, 7.0), (4.5, 7.0), (4.5, 7.4)]:  # the grid grows, then shifts
+            grid = np.arange(lo, hi + 1e-9, 0.05)
+            got = cache.smooth_swing(p, s, w, grid, 0.75)
+            want = smooth_swing(p, s, w, grid, 0.75)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+    changed = swing[:200].copy()
+    changed[10] += 1.0  # an earlier breath that is not what the cache saw: it starts again
+    grid = np.arange(4.5, 7.4 + 1e-9, 0.05)
+    np.testing.assert_array_equal(cache.smooth_swing(pace, changed, weight, grid, 0.75)[0],
+                                  smooth_swing(pace, changed, weight, grid, 0.75)[0])
+    assert not np.array_equal(smooth_swing(pace, changed, weight, grid, 0.75)[0],
+                              smooth_swing(pace, swing, weight, grid, 0.75)[0])
