@@ -63,7 +63,6 @@ import numpy as np
 from biofeedback.coach_evidence import (
     BreathEvidence,
     PeakFit,
-    SwingCurveCache,
     breath_evidence,
     corrected_beats,
     fit_peak,
@@ -233,7 +232,6 @@ class Coach:
         self.following: bool | None = None
         self.breaths: list[BreathEvidence] = []
         self.fit: PeakFit | None = None
-        self._curve_cache = SwingCurveCache()  # the refit after each breath computes the new breaths only
         self._pace: float | None = o.settle_pace_bpm
         self._ceiling: float = math.inf  # the person's own rate, once known
         self._floor: float = 0.0  # just above a pace the person could not follow
@@ -450,7 +448,7 @@ class Coach:
 
     def _refit(self) -> PeakFit | None:
         pace, swing, w = self._weights()
-        fit = fit_peak(pace, swing, w, bandwidth_bpm=self.options.bandwidth_bpm, cache=self._curve_cache)
+        fit = fit_peak(pace, swing, w, bandwidth_bpm=self.options.bandwidth_bpm)
         self.fit = fit
         if fit is not None:
             self.resonance_bpm = round(fit.peak_bpm, 3)

@@ -47,7 +47,6 @@ from biofeedback.artifacts import MIN_INTERVALS, correct_artifacts_with_report
 __all__ = [
     "BreathEvidence",
     "PeakFit",
-    "SwingCurveCache",
     "breath_evidence",
     "corrected_beats",
     "fit_peak",
@@ -57,6 +56,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
+_GRID_BLOCK: Final[int] = 16  # grid paces of the swing curve computed at once (bounds the work arrays)
 MIN_BREATH_BEATS: Final[int] = 5  # beats a breath needs for its swing to be read
 TWO_PI: Final[float] = 2.0 * math.pi
 
@@ -285,85 +285,40 @@ def smooth_swing(
     curve_bpm, n_eff : ndarray
         The smoothed swing at each grid pace (beats/min; NaN where the local fit is
         singular) and the summed kernel weight there (how many breaths' worth of evidence).
+
+    Notes
+    -----
+    Breaths share paces (the prompt moves in steps), so the powers ``x^j`` and the kernel of
+    ``x = pace − grid pace`` are computed once per distinct pace and gathered per breath:
+    every term, and every sum over the breaths (a whole row at a time), is the same floating-
+    point operation on the same numbers as the plain formula, so the result is the same bit
+    for bit. The grid is taken :data:`_GRID_BLOCK` paces at a time, so that the work arrays
+    of a day of breaths stay a few MB.
     """
-    terms = _kernel_terms(pace_bpm, swing_bpm, weight, grid_bpm, bandwidth_bpm)
-    return _local_quadratic(terms, grid_bpm.size)
-
-
-def _kernel_terms(
-    pace_bpm: FloatArray, swing_bpm: FloatArray, weight: FloatArray, grid_bpm: FloatArray, bandwidth_bpm: float
-) -> FloatArray:
-    """Per grid pace (row) and breath (column), the terms :func:`smooth_swing` sums: ``k x^j``
-    for ``j = 0..4`` and ``k x^j s`` for ``j = 0..2`` (``x`` = pace − grid pace, ``k`` the
-    weighted Gaussian kernel, ``s`` the swing), stacked into shape ``(8, grid, breaths)``.
-    Each entry depends on its breath and grid pace only, so a block of them can be computed
-    on its own (:class:`SwingCurveCache`)."""
-    x = pace_bpm[None, :] - grid_bpm[:, None]
-    k = weight[None, :] * np.exp(-0.5 * (x / bandwidth_bpm) ** 2)
-    out = np.empty((8, grid_bpm.size, pace_bpm.size))
-    for j in range(5):
-        np.multiply(k, x**j, out=out[j])
-    for j in range(3):
-        np.multiply(out[j], swing_bpm[None, :], out=out[5 + j])
-    return out
-
-
-def _local_quadratic(terms: FloatArray, n_grid: int) -> tuple[FloatArray, FloatArray]:
-    """The smoothed swing and the kernel weight at each grid pace, from :func:`_kernel_terms`."""
-    sums = np.ascontiguousarray(terms).sum(axis=2)  # (8, grid): the same sums row by row
-    m = sums[0:5].T
-    ty = sums[5:8].T
+    grid = np.asarray(grid_bpm, dtype=np.float64)
+    paces, which = np.unique(pace_bpm, return_inverse=True)
+    x = paces[None, :] - grid[:, None]  # (grid, distinct paces)
+    kernel = np.exp(-0.5 * (x / bandwidth_bpm) ** 2)
+    powers = [x**j for j in range(5)]
+    m = np.empty((grid.size, 5))
+    ty = np.empty((grid.size, 3))
+    for lo in range(0, grid.size, _GRID_BLOCK):
+        rows = slice(lo, lo + _GRID_BLOCK)
+        # np.take gives C-ordered rows (``a[:, idx]`` would be Fortran-ordered, and a row sum over
+        # it would add in another order): each row is then summed as the plain formula sums it
+        k = weight[None, :] * np.take(kernel[rows], which, axis=1)
+        for j in range(5):
+            kx = k * np.take(powers[j][rows], which, axis=1)
+            m[rows, j] = kx.sum(axis=1)
+            if j < 3:
+                ty[rows, j] = (kx * swing_bpm[None, :]).sum(axis=1)
     a = np.stack([m[:, 0:3], m[:, 1:4], m[:, 2:5]], axis=1)
     det = np.linalg.det(a)
     ok = np.abs(det) > 1e-9 * np.maximum(m[:, 0], 1e-12) ** 3
-    curve = np.full(n_grid, math.nan)
+    curve = np.full(grid.size, math.nan)
     if ok.any():
         curve[ok] = np.linalg.solve(a[ok], ty[ok][:, :, None])[:, 0, 0]
     return curve, m[:, 0]
-
-
-class SwingCurveCache:
-    """Keeps :func:`smooth_swing`'s per-breath terms between calls, for a fit that grows by breaths.
-
-    The coach refits the swing curve after every breath over *all* breaths so far; the kernel
-    terms of the breaths and grid paces it has seen are unchanged, so only the new breaths'
-    columns and the new grid paces' rows are computed (the sums, over every breath, are
-    taken afresh: the results are bit for bit those of :func:`smooth_swing`). Anything else
-    (an earlier breath changed, the grid shifted, another bandwidth) starts again from
-    scratch: the cache checks, it does not trust its caller.
-    """
-
-    def __init__(self) -> None:
-        self._p = np.empty(0)
-        self._s = np.empty(0)
-        self._w = np.empty(0)
-        self._grid = np.empty(0)
-        self._bandwidth = math.nan
-        self._terms = np.empty((8, 0, 0))
-
-    def smooth_swing(
-        self, pace_bpm: FloatArray, swing_bpm: FloatArray, weight: FloatArray, grid_bpm: FloatArray,
-        bandwidth_bpm: float,
-    ) -> tuple[FloatArray, FloatArray]:
-        """:func:`smooth_swing`, reusing the terms of the breaths and grid paces seen before."""
-        n0, g0 = self._p.size, self._grid.size
-        n, g = pace_bpm.size, grid_bpm.size
-        same = (bandwidth_bpm == self._bandwidth and n >= n0 and g >= g0
-                and np.array_equal(pace_bpm[:n0], self._p) and np.array_equal(swing_bpm[:n0], self._s)
-                and np.array_equal(weight[:n0], self._w) and np.array_equal(grid_bpm[:g0], self._grid))
-        if not same or n0 == 0 or g0 == 0:
-            terms = _kernel_terms(pace_bpm, swing_bpm, weight, grid_bpm, bandwidth_bpm)
-        else:
-            terms = np.empty((8, g, n))
-            terms[:, :g0, :n0] = self._terms
-            if n > n0:  # the new breaths, on the old grid paces
-                terms[:, :g0, n0:] = _kernel_terms(pace_bpm[n0:], swing_bpm[n0:], weight[n0:], grid_bpm[:g0],
-                                                   bandwidth_bpm)
-            if g > g0:  # the new grid paces, for every breath
-                terms[:, g0:, :] = _kernel_terms(pace_bpm, swing_bpm, weight, grid_bpm[g0:], bandwidth_bpm)
-        self._p, self._s, self._w = pace_bpm.copy(), swing_bpm.copy(), weight.copy()
-        self._grid, self._bandwidth, self._terms = grid_bpm.copy(), bandwidth_bpm, terms
-        return _local_quadratic(terms, g)
 
 
 def fit_peak(
@@ -374,7 +329,6 @@ def fit_peak(
     bandwidth_bpm: float,
     local_bpm: float = 1.0,
     min_evidence: float = 3.0,
-    cache: SwingCurveCache | None = None,
 ) -> PeakFit | None:
     """The pace of the largest swing, from every breath so far.
 
@@ -394,9 +348,6 @@ def fit_peak(
         Width of the smoothing kernel, breaths/min.
     min_evidence : float
         Kernel weight a grid pace needs to be a candidate, breaths.
-    cache : SwingCurveCache, optional
-        Keeps the curve's terms between calls whose breaths only grow (the coach's refit
-        after every breath): the same result, computed for the new breaths only.
 
     Returns
     -------
@@ -420,8 +371,7 @@ def fit_peak(
     grid = np.arange(round(lo, 2), hi + 1e-9, 0.05)
     if grid.size < 3:
         return None
-    smooth = smooth_swing if cache is None else cache.smooth_swing
-    curve, n_eff = smooth(p, s, w, grid, bandwidth_bpm)
+    curve, n_eff = smooth_swing(p, s, w, grid, bandwidth_bpm)
     usable = (n_eff >= min_evidence) & np.isfinite(curve)
     if not usable.any():
         return None
