@@ -74,6 +74,15 @@ def _share(text: str) -> float:
     return value
 
 
+def _percent(text: str) -> float:
+    """``--target-drop``: a percentage of the starting heart rate, above 0 and below 100."""
+    value = _positive(text)
+    if not value < 100.0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a percentage below 100 (5: a drop of 5% of the "
+                                         "starting heart rate)")
+    return value
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ui", choices=UIS, help="the prompt: terminal, window, none (one progress line) or sound "
                    "(the sound leads, one dim line); default: window where a display exists, else terminal")
@@ -83,13 +92,20 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="the data folder (default: $BIOFEEDBACK_HOME, else the user data folder)")
 
 
-def _add_pattern(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="resonance", metavar="NAME",
-                   help="resonance (default: the coach finds your pace), fixed:X (X breaths/min), 4-7-8, box, calm")
-    p.add_argument("--target-drop", type=_positive, metavar="PCT",
-                   help="the heart-rate drop to reach, %% of the starting heart rate (default: the coach's, 5)")
+PATTERN_OPTIONS: Final[tuple[str, ...]] = ("preset", "target_drop", "inhale_share")  # replay ID takes none
+
+
+def _add_pattern(p: argparse.ArgumentParser, *, replay: bool = False) -> None:
+    """The pattern options. For ``replay`` they apply to an RR file only (a stored session is
+    replayed with its own settings), and ``--preset`` has no default, so that giving it is seen."""
+    only = "; an RR file only: a stored session keeps its own" if replay else ""
+    p.add_argument("--preset", default=None if replay else "resonance", metavar="NAME",
+                   help="resonance (default: the coach finds your pace), fixed:X (X breaths/min), 4-7-8, box, calm"
+                   + only)
+    p.add_argument("--target-drop", type=_percent, metavar="PCT",
+                   help="the heart-rate drop to reach, %% of the starting heart rate (default: the coach's, 5)" + only)
     p.add_argument("--inhale-share", type=_share, metavar="X",
-                   help="share of each breath spent breathing in (default: the preset's, 0.4)")
+                   help="share of each breath spent breathing in (default: the preset's, 0.4)" + only)
 
 
 def add_parsers(sub: Any) -> None:
@@ -113,11 +129,16 @@ def add_parsers(sub: Any) -> None:
     rating.add_argument("--rate", action="store_true", help="ask for the ratings even with --ui none or off a terminal")
     p.set_defaults(subparser=p)
 
-    p = sub.add_parser("replay", help="run a stored session or an RR file through the coach and prompt again")
+    p = sub.add_parser("replay", help="run a stored session or an RR file through the coach and prompt again",
+                       description="Run a stored session (its strap frames, through the decoder again) or an RR "
+                       "file through the coach and prompt again. A stored session is replayed with the settings "
+                       "it was recorded with (its preset, target drop, inhale share and starting pace), and the "
+                       "coach's decisions are compared with those it made then; --preset, --target-drop and "
+                       "--inhale-share are for an RR file only.")
     p.add_argument("what", metavar="SESSION_ID|FILE",
                    help="a session id ('biofeedback sessions' lists them), or an RR file")
     p.add_argument("--minutes", type=_positive, metavar="N", help="replay only the first N minutes")
-    _add_pattern(p)
+    _add_pattern(p, replay=True)
     _add_common(p)
     p.set_defaults(subparser=p)
 
@@ -237,7 +258,9 @@ def _source(plan: TrainPlan, pacer: LockedPacer, store: SessionStore | None, out
         seed = plan.seed
         if seed is None:
             raise InvalidInputError("the simulated person needs a seed")  # set by the caller from the text
-        return SimulatedSource(seed=seed, sees=pacer.at, speed=speed, minutes=plan.minutes)
+        # the person looks ahead of the coach (a notification's beats are made before the coach has
+        # any of them): through peek, so that only the beat times fix the breaths, as in a replay
+        return SimulatedSource(seed=seed, sees=pacer.peek, speed=speed, minutes=plan.minutes)
     if text.startswith("stored:"):
         from biofeedback.sources.stored import StoredSessionSource
 
@@ -477,6 +500,8 @@ def _train(args: argparse.Namespace, out: TextIO) -> int:
     if source not in ("ble", "sim") and not source.startswith("sim:"):
         if not Path(source).is_file():
             args.subparser.error(f"--source {source}: no such file; give ble, sim, sim:SEED or an RR file")
+    if args.device is not None and source != "ble":
+        args.subparser.error(f"--device is for a strap (--source ble), not --source {source}")
     plan = TrainPlan(source=source, device=args.device, timeout_s=args.timeout, minutes=args.minutes, ui=ui,
                      preset=args.preset, target_drop_pct=args.target_drop, inhale_share=args.inhale_share,
                      speed=_plan_speed(args, source), sound=args.sound or ui == "sound", data_dir=args.data_dir,
@@ -505,6 +530,10 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
     speed = 1.0 if args.speed is None else (None if math.isinf(args.speed) else float(args.speed))
     what: str = args.what
     if what.isdigit():
+        given = [f"--{name.replace('_', '-')}" for name in PATTERN_OPTIONS if getattr(args, name) is not None]
+        if given:
+            args.subparser.error(f"{' and '.join(given)}: a stored session is replayed with the settings it was "
+                                 "recorded with; these options are for an RR file")
         sid = int(what)
         with SessionStore(_store_path(args.data_dir)) as store:
             stored = store.session(sid)
@@ -534,6 +563,8 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
         return _nothing_recorded(result)
     if not Path(what).is_file():
         args.subparser.error(f"{what}: neither a session id nor a file")
+    if args.preset is None:
+        args.preset = "resonance"
     _check_preset(args)
     plan = TrainPlan(source=what, minutes=args.minutes, ui=ui, preset=args.preset,
                      target_drop_pct=args.target_drop, inhale_share=args.inhale_share, speed=speed,

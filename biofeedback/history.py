@@ -378,14 +378,12 @@ def _resting_ln_rmssd(c: Corrected) -> float | None:
 
 def _breath_swings(c: Corrected, rec: Recording, onsets: FloatArray) -> FloatArray:
     """Per-breath swing (bpm) of the prompt's breaths; NaN for a breath over a gap."""
-    from biofeedback import hrv
+    from biofeedback.outcome import paced_breaths
 
     if onsets.size < 2 or c.nn_ms.size < 2:
         return np.full(max(onsets.size - 1, 0), np.nan)
-    breaths = hrv.rsa_amplitude(c.t_s, c.nn_ms, onsets)
-    amp = breaths.amplitude_bpm.copy()
-    for g in rec.gaps:  # a breath over a break of the beat chain is no breath
-        amp[(breaths.start_s < g.end_s) & (breaths.end_s > g.start_s)] = np.nan
+    breaths = paced_breaths(c.t_s, c.nn_ms, onsets, rec.gaps)  # a breath over a gap: NaN
+    amp = breaths.amplitude_bpm
     # line the amplitudes up with the onsets they start at (rsa_amplitude drops breaths outside the beats)
     out = np.full(onsets.size - 1, np.nan)
     out[np.searchsorted(onsets, breaths.start_s)] = amp
@@ -548,6 +546,8 @@ def rolling_mean(day: npt.ArrayLike, values: npt.ArrayLike, window_days: float =
     Examples
     --------
     >>> rolling_mean([0, 1, 2, 3, 9], [70, 68, float("nan"), 66, 60], window_days=7, min_sessions=2).tolist()
+    [nan, 69.0, 69.0, 68.0, 63.0]
+    >>> rolling_mean([0, 1, 2, 3, 11], [70, 68, float("nan"), 66, 60], window_days=7, min_sessions=2).tolist()
     [nan, 69.0, 69.0, 68.0, nan]
     """
     d, v = _check_series(day, values)

@@ -33,6 +33,7 @@ time series artefact correction using novel beat classification. J. Med. Eng. Te
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 from typing import Final
@@ -46,7 +47,7 @@ from biofeedback.artifacts import MIN_INTERVALS
 from biofeedback.beats import Gap
 from biofeedback.recording import Recording
 
-__all__ = ["HR_WINDOW_S", "SWING_BREATHS", "SessionOutcome", "breath_swings_bpm", "session_outcome"]
+__all__ = ["HR_WINDOW_S", "SWING_BREATHS", "SessionOutcome", "breath_swings_bpm", "paced_breaths", "session_outcome"]
 
 HR_WINDOW_S: Final[float] = 60.0  # heart rate at the start and at the end: mean over this much time, s
 SWING_BREATHS: Final[int] = 3  # swing at the start and at the end: median of this many whole breaths
@@ -132,12 +133,37 @@ def _mean_hr_bpm(nn_ms: FloatArray) -> float | None:
     return 60000.0 / float(np.mean(nn_ms)) if nn_ms.size else None
 
 
+def paced_breaths(t_s: npt.ArrayLike, nn_ms: npt.ArrayLike, breath_onsets_s: npt.ArrayLike,
+                  gaps: tuple[Gap, ...] | list[Gap] = ()) -> hrv.RsaBreaths:
+    """The swing of each breath the pacer showed; NaN for a breath over a gap of the beat chain.
+
+    :func:`biofeedback.hrv.rsa_amplitude` with the pacer's onsets (breaths
+    ``[onset_i, onset_{i+1})`` inside the beats' span), and a breath that overlaps a gap
+    NaN: its swing would join two stretches. The one place for it: the summary, the
+    prompt, the trend and the session figure all measure breaths so.
+
+    Parameters
+    ----------
+    t_s, nn_ms : array_like
+        Beat times (s, beat clock, increasing) and their (corrected) intervals, ms.
+    breath_onsets_s : array_like
+        The pacer's inhale onsets, s, increasing (at least two).
+    gaps : sequence of Gap
+        Breaks of the beat chain.
+    """
+    b = hrv.rsa_amplitude(t_s, nn_ms, breath_onsets_s)
+    amp = b.amplitude_bpm.copy()
+    for g in gaps:
+        amp[(b.start_s < g.end_s) & (b.end_s > g.start_s)] = np.nan
+    return dataclasses.replace(b, amplitude_bpm=amp)
+
+
 def breath_swings_bpm(t_s: npt.ArrayLike, nn_ms: npt.ArrayLike, breath_onsets_s: npt.ArrayLike,
                       gaps: tuple[Gap, ...] | list[Gap] = ()) -> tuple[FloatArray, FloatArray]:
     """The heart-rate swing of each whole breath: (end time of the breath, s; swing, bpm).
 
     Breaths ``[onset_i, onset_{i+1})`` inside the beats' span, with at least two beats,
-    that do not overlap a gap of the beat chain (their swing would join two stretches).
+    that do not overlap a gap of the beat chain (:func:`paced_breaths`).
 
     Parameters
     ----------
@@ -160,10 +186,8 @@ def breath_swings_bpm(t_s: npt.ArrayLike, nn_ms: npt.ArrayLike, breath_onsets_s:
     on = np.asarray(breath_onsets_s, dtype=np.float64)
     if t.size < 2 or on.size < 2:
         return np.empty(0), np.empty(0)
-    b = hrv.rsa_amplitude(t, nn_ms, on)
+    b = paced_breaths(t, nn_ms, on, gaps)
     keep = np.isfinite(b.amplitude_bpm)
-    for g in gaps:
-        keep &= ~((b.start_s < g.end_s) & (b.end_s > g.start_s))
     return b.end_s[keep], b.amplitude_bpm[keep]
 
 

@@ -7,9 +7,11 @@ effect only at the next breath onset (the end of an exhale, or of the hold after
 mid-breath, and no single change of pace is larger than ``max_step_bpm``: the phase is
 continuous and the drawn shape never jumps.
 
-The pacer's "now" is the latest time it was asked about. Breaths up to and including the one in
-progress then are fixed (stored), so past times are answered from the stored schedule; a
-request shapes the breaths that begin after that. No threads here: the shell serialises calls.
+The pacer's "now" is the latest time it was asked about (:meth:`Pacer.at`, :meth:`Pacer.fullness_at`).
+Breaths up to and including the one in progress then are fixed (stored), so past times are answered
+from the stored schedule; a request shapes the breaths that begin after that. What looks ahead of
+the beats (the displays, the sound, the simulated person) asks :meth:`Pacer.peek` and
+:meth:`Pacer.peek_fullness` instead, which fix nothing. No threads here: the shell serialises calls.
 
 The shape (fullness, 0 empty .. 1 full) is a raised cosine over the inhale and over the exhale,
 flat during holds: continuous with a continuous first derivative (zero slope at every part
@@ -221,6 +223,7 @@ class Pacer:
         self._cols = np.empty((5, 64), dtype=np.float64)
         self._n = 0
         self._add_row(start, pattern)
+        self._ahead_cache: tuple[tuple[int, BreathPattern], Pacer] | None = None  # see _ahead
 
     @property
     def pattern(self) -> BreathPattern:
@@ -323,6 +326,56 @@ class Pacer:
         rising = _rise(dt / a)
         falling = 1.0 - _rise((dt - b) / exhale[k])
         out: npt.NDArray[np.float64] = np.where(dt < a, rising, np.where(dt < b, 1.0, falling))
+        return out
+
+    def _ahead(self) -> Pacer:
+        """A pacer that goes on from the latest breath fixed, with the pattern requested so far.
+
+        Asking it fixes nothing here; it is kept until a breath is fixed here or another
+        pattern is requested (it gives the same answers until then).
+        """
+        key = (self._n, self._target)
+        cached = self._ahead_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        ahead = Pacer(self._patterns[-1], start_s=self._onsets[-1], max_step_bpm=self.max_step_bpm)
+        ahead._target = self._target
+        self._ahead_cache = (key, ahead)
+        return ahead
+
+    def peek(self, t_s: float) -> BreathState:
+        """``at(t_s)`` without fixing any breath: what a display shows "now", ahead of the beats.
+
+        A time within the breaths fixed so far is answered from them; a later one from the
+        breaths that would follow with the pattern requested so far. The breath a later
+        :meth:`at` fixes may differ (a request may come in between): only ``at`` decides,
+        so that the breaths depend on the times the beat stream asks about and on nothing
+        else (a replay then shows the same breaths as its session).
+
+        Examples
+        --------
+        >>> pacer = Pacer(BreathPattern(6.0))
+        >>> pacer.request(4.0)
+        >>> pacer.peek(25.0).pace_bpm, pacer.peek(25.0).breath_index, pacer.paces_bpm.tolist()
+        (5.0, 2, [6.0])
+        """
+        t = float(t_s)
+        if not math.isfinite(t):
+            raise InvalidInputError(f"t_s must be a finite time in seconds, got {t_s!r}")
+        if max(t, self.start_s) < self._onsets[-1] + self._patterns[-1].period_s:
+            return self.at(t)  # nothing to fix
+        state = self._ahead().at(t)
+        return replace(state, breath_index=state.breath_index + self._n - 1)
+
+    def peek_fullness(self, t_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """``fullness_at(t_s)`` without fixing any breath (for the sound, which runs ahead), as :meth:`peek`."""
+        t = np.asarray(t_s, dtype=np.float64)
+        if t.size == 0 or float(np.max(t)) < self._onsets[-1] + self._patterns[-1].period_s:
+            return self.fullness_at(t)  # nothing to fix (a NaN goes on to be refused)
+        late = t >= self._onsets[-1]
+        out = np.empty(t.shape, dtype=np.float64)
+        out[late] = self._ahead().fullness_at(t[late])
+        out[~late] = self.fullness_at(t[~late])
         return out
 
     @property

@@ -17,7 +17,7 @@ import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -102,6 +102,7 @@ def session_figure(
     """
     from biofeedback.display.history import session_lines
     from biofeedback.history import breath_onsets_s, coherence_series, session_figures
+    from biofeedback.outcome import paced_breaths
 
     rec = s.recording
     n = rec.n_beats
@@ -144,7 +145,8 @@ def session_figure(
         ax_pace.set_ylabel("pace (breaths/min)", color=_PACE_COLOUR)
         lo, hi = float(np.min(pace[paced])), float(np.max(pace[paced]))
         ax_pace.set_ylim(lo - 1.0, hi + 1.0)
-        ax_hr.set_title("Heart rate, with the pace you were shown (blue) and your breaths shaded", loc="left")
+        coach = ", ▼ where the coach changed it" if changes else ""
+        ax_hr.set_title(f"Heart rate, with the pace you were shown (blue{coach}) and your breaths shaded", loc="left")
     else:
         ax_hr.set_title("Heart rate (no pace was shown in this session)", loc="left")
 
@@ -166,7 +168,7 @@ def session_figure(
     # swing per breath and coherence
     breaths = None
     if onsets.size >= 2 and s.nn_ms.size >= 2:
-        breaths = hrv.rsa_amplitude(s.t_s, s.nn_ms, onsets)
+        breaths = paced_breaths(s.t_s, s.nn_ms, onsets, rec.gaps)  # a breath over a gap: NaN, not drawn
     elif s.rsa is not None:
         breaths = s.rsa
     if breaths is not None and breaths.amplitude_bpm.size:
@@ -216,8 +218,6 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     NaN where there are too few sessions); the ratings are drawn by
     :func:`biofeedback.display.rating.draw_ratings`.
     """
-    from matplotlib.ticker import FuncFormatter
-
     from biofeedback.display.history import headline_lines
     from biofeedback.display.rating import draw_ratings
     from biofeedback.history import headlines
@@ -241,14 +241,14 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     def points(ax: Axes, name: str, label: str, colour: str, *, hollow: npt.NDArray[np.bool_] | None = None) -> None:
         y = getattr(t, name)
         if hollow is None:
-            ax.plot(t.day, y, "o", color=colour, ms=3.5, gid=name, label="each session")
+            ax.plot(t.day, y, "o", color=colour, ms=3.5, gid=name, label=_shown("each session", y))
         else:
-            ax.plot(t.day, np.where(hollow, np.nan, y), "o", color=colour, ms=3.5, gid=name,
-                    label="at the resonance pace")
-            ax.plot(t.day, np.where(hollow, y, np.nan), "o", mfc="none", mec=colour, ms=3.5, gid=f"{name}-other",
-                    label="your own breathing")
+            solid, other = np.where(hollow, np.nan, y), np.where(hollow, y, np.nan)
+            ax.plot(t.day, solid, "o", color=colour, ms=3.5, gid=name, label=_shown("at the resonance pace", solid))
+            ax.plot(t.day, other, "o", mfc="none", mec=colour, ms=3.5, gid=f"{name}-other",
+                    label=_shown("your own breathing", other))
         ax.plot(t.day, t.rolling[name], "-", color=colour, lw=2, alpha=0.7, gid=f"{name}-rolling",
-                label="7-day mean")
+                label=_shown("7-day mean", t.rolling[name]))
         ax.set_ylabel(label)
         ax.margins(y=0.12)
         ax.grid(alpha=0.3)
@@ -256,26 +256,95 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     points(ax_base, "baseline_hr_bpm", "resting heart rate\n(beats/min)", _HR_COLOUR)
     points(ax_drop, "hr_drop_bpm", "drop in heart rate\nduring a session\n(beats/min)", "#e67e22")
     ax_drop.axhline(0.0, color="#888888", lw=0.8)
-    draw_ratings(ax_rate, t.day, t.ratings)
+    draw_ratings(ax_rate, t.day, t.ratings, **_rating_offset(t.day))
     points(ax_ln, "ln_rmssd", "resting lnRMSSD\n(ln ms)", "#34495e")
     points(ax_swing, "swing_bpm", "swing per breath\n(beats/min)", _SWING_COLOUR, hollow=~t.swing_at_resonance)
     points(ax_res, "resonance_bpm", "resonance pace\n(breaths/min)", _PACE_COLOUR)
     mean, spread = t.rolling["resonance_bpm"], t.resonance_spread_bpm
     ax_res.fill_between(t.day, mean - spread, mean + spread, color=_PACE_COLOUR, alpha=0.15, lw=0,
-                        gid="resonance-spread", label="its spread (stability)")
+                        gid="resonance-spread", label=_shown("its spread (stability)", spread))
     # one stroke per session, drawn as one collection (a bar each would be an artist each)
     ax_min.vlines(t.day, 0.0, t.minutes, color="#7f8c8d", lw=3, gid="minutes")
     ax_min.set_ylim(bottom=0.0)
     ax_min.set_ylabel("minutes\npractised")
     ax_min.grid(alpha=0.3)
     for ax in (ax_base, ax_swing, ax_res):
-        ax.legend(loc="upper right", fontsize=8, ncol=3)
-    origin = t.origin
-    if origin is not None:
-        ax_min.xaxis.set_major_formatter(FuncFormatter(
-            lambda d, _pos: (origin + dt.timedelta(days=float(d))).strftime("%d %b")))
-    ax_min.set_xlabel("day")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, ncol=3)
+    for ax in axes:
+        legend = ax.get_legend()
+        if legend is not None:  # above the panel, where it hides no session
+            legend.set_loc("lower right")
+            legend.set_bbox_to_anchor((1.0, 1.0), transform=ax.transAxes)
+            legend.set_frame_on(False)
+        if ax is not ax_min:  # the day axis is shared: its labels once, at the bottom
+            ax.tick_params(labelbottom=False)
+    if t.origin is not None:
+        _day_axis(ax_min, t.origin, t.day)
+    else:
+        ax_min.set_xlabel("day")
     return fig
+
+
+def _shown(label: str, y: FloatArray) -> str | None:
+    """``label`` for the legend when there is something of it to see (a rolling mean of too few
+    sessions is all NaN, and no legend should name it)."""
+    return label if bool(np.any(np.isfinite(y))) else None
+
+
+_SHORT_DAYS: Final[float] = 3.0  # a trend shorter than this is drawn on an axis of hours
+_MIN_WIDTH_DAYS: Final[float] = 2.0 / 24.0  # ... at least two hours wide
+_RATING_OFFSET_SHARE: Final[float] = 0.012  # there, pain and tension this share of the axis beside the session
+
+
+def _day_span(day: FloatArray) -> tuple[float, float]:
+    return (float(np.min(day)), float(np.max(day))) if day.size else (0.0, 1.0)
+
+
+def _rating_offset(day: FloatArray) -> dict[str, float]:
+    """``draw_ratings``' offset for a trend of hours (the default, a few hours, is for weeks)."""
+    lo, hi = _day_span(day)
+    if hi - lo >= _SHORT_DAYS:
+        return {}
+    width = max(hi - lo, _MIN_WIDTH_DAYS)
+    return {"offset_days": _RATING_OFFSET_SHARE * width}
+
+
+_TICK_HOURS: Final[tuple[float, ...]] = (0.25, 0.5, 1.0, 2.0, 3.0, 6.0, 12.0)  # steps of a day axis under 3 days
+_MAX_TICKS: Final[int] = 8
+
+
+def _day_axis(ax: Axes, origin: dt.date, day: FloatArray) -> None:
+    """Ticks and labels of a trend's day axis (days since ``origin``'s midnight) that a person reads.
+
+    Over 3 days or more: whole days ("05 Dec"). Less: clock times at a whole number of hours
+    (or quarter hours), the axis at least two hours wide, the day in the axis label when all
+    fall on one day; never two ticks with the same label.
+    """
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
+
+    midnight = dt.datetime.combine(origin, dt.time())
+
+    def when(d: float) -> dt.datetime:
+        return midnight + dt.timedelta(days=float(d))
+
+    lo, hi = _day_span(day)
+    if hi - lo >= _SHORT_DAYS:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=_MAX_TICKS, integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda d, _pos: when(d).strftime("%d %b")))
+        ax.set_xlabel("day")
+        return
+    if hi - lo < _MIN_WIDTH_DAYS:
+        mid = (lo + hi) / 2.0
+        ax.set_xlim(mid - _MIN_WIDTH_DAYS / 2.0, mid + _MIN_WIDTH_DAYS / 2.0)
+    x0, x1 = ax.get_xlim()
+    hours = (x1 - x0) * 24.0
+    step_h = next((h for h in _TICK_HOURS if hours / h <= _MAX_TICKS), _TICK_HOURS[-1])
+    ax.xaxis.set_major_locator(MultipleLocator(step_h / 24.0))
+    one_day = when(x0).date() == when(x1).date()
+    fmt = "%H:%M" if one_day else "%d %b %H:%M"
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda d, _pos: when(d).strftime(fmt)))
+    ax.set_xlabel(f"time of day, {when(x0):%d %B %Y}" if one_day else "day and time")
 
 
 def show_figure(fig: Figure, title: str = "biofeedback") -> None:

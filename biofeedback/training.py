@@ -15,7 +15,6 @@ lock around every call into the pacer (the pacer itself is pure and knows no thr
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -54,18 +53,18 @@ class LockedPacer:
     """A pacer shared between the loop's thread and the audio thread: every call under one lock.
 
     It has the pacer's ``at``, ``fullness_at``, ``request``, ``request_pattern``, ``pattern``,
-    ``onsets_s`` and ``paces_bpm`` (see :class:`biofeedback.pacer.Pacer`), so it can stand
-    wherever a pacer is expected (the guide, the store sink, the simulated person).
+    ``onsets_s``, ``paces_bpm``, ``peek`` and ``peek_fullness`` (see :class:`biofeedback.pacer.Pacer`),
+    so it can stand wherever a pacer is expected (the guide, the store sink, the simulated person).
 
     The pacer fixes each breath's pattern when it is first asked about a time in it, and a
     request takes effect at the next breath not yet fixed. The beat stream asks it (the
-    guide, the store, the simulated person) at beat times; the displays ask about "now",
-    which runs up to a notification ahead of the last beat, and the sound a little further
-    ahead still. Were those questions to fix a breath, the pattern of a breath would depend
-    on when a clock tick happened to fall, and a replay could differ from its session.
-    :meth:`peek` and :meth:`peek_fullness` answer the displays without fixing anything: a
-    time past the breaths fixed so far is answered from a copy that continues with the
-    pattern requested so far.
+    guide, the store) at beat times. The displays ask about "now", which runs up to a
+    notification ahead of the last beat, the sound a little further ahead still, and the
+    simulated person asks about the beats it makes, up to a notification ahead of those the
+    coach has had. Were those questions to fix a breath, the pattern of a breath would depend
+    on when a clock tick happened to fall, or on how the beats were grouped into notifications,
+    and a replay could differ from its session. They go through :meth:`peek` and
+    :meth:`peek_fullness`, which fix nothing.
     """
 
     def __init__(self, pacer: Any) -> None:
@@ -86,37 +85,17 @@ class LockedPacer:
         with self.lock:
             return self.pacer.fullness_at(t_s)  # type: ignore[no-any-return]
 
-    def _ahead(self) -> tuple[float, int, Any]:
-        """(end of the breaths fixed so far, s; breaths fixed; a pacer continuing from that end)."""
-        from biofeedback.pacer import Pacer
-
-        p = self.pacer
-        onsets = p.onsets_s
-        end_s = float(onsets[-1]) + p.pattern.period_s
-        ahead = Pacer(p.pattern, start_s=float(onsets[-1]), max_step_bpm=p.max_step_bpm)
-        ahead.request_pattern(p.target)
-        return end_s, int(onsets.size) - 1, ahead
-
     def peek(self, t_s: float) -> Any:
-        """``at(t_s)`` for a display: the same breath state, but no breath gets fixed by asking."""
+        """``at(t_s)`` for a display or the simulated person: no breath gets fixed by asking
+        (:meth:`biofeedback.pacer.Pacer.peek`)."""
         with self.lock:
-            end_s = float(self.pacer.onsets_s[-1]) + self.pacer.pattern.period_s
-            if t_s < end_s:
-                return self.pacer.at(t_s)
-            _, before, ahead = self._ahead()
-            state = ahead.at(t_s)
-            return dataclasses.replace(state, breath_index=state.breath_index + before)
+            return self.pacer.peek(t_s)
 
     def peek_fullness(self, t_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """``fullness_at(t_s)`` for the sound: the same values, and no breath gets fixed by asking."""
-        t = np.asarray(t_s, dtype=np.float64)
+        """``fullness_at(t_s)`` for the sound: no breath gets fixed by asking
+        (:meth:`biofeedback.pacer.Pacer.peek_fullness`)."""
         with self.lock:
-            end_s = float(self.pacer.onsets_s[-1]) + self.pacer.pattern.period_s
-            if t.size == 0 or float(np.max(t)) < end_s:
-                return self.pacer.fullness_at(t)  # type: ignore[no-any-return]
-            _, _, ahead = self._ahead()
-            out: npt.NDArray[np.float64] = ahead.fullness_at(t)
-            return out
+            return self.pacer.peek_fullness(t_s)  # type: ignore[no-any-return]
 
     def request(self, pace_bpm: float) -> None:
         with self.lock:

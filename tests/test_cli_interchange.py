@@ -137,7 +137,8 @@ def test_import_samples_into_a_fresh_store_shows_weeks_of_practice(
         days = sorted(s.meta.start_local.date() for s in sessions)
         assert days[-1] - days[0] >= dt.timedelta(days=21)
         assert all(s.settings.get("simulated") is True and s.meta.device_name == "simulated person" for s in sessions)
-        assert all(10.0 <= s.minutes <= 15.5 and s.complete for s in sessions)
+        # sessions of 10-15 min on the beat clock, each ending at its last beat before the end (as train does)
+        assert all(9.9 <= s.minutes <= 15.0 and s.complete for s in sessions)
         by_date = sorted(sessions, key=lambda s: s.meta.start_utc)
         first, last = by_date[: len(by_date) // 3], by_date[-(len(by_date) // 3):]
         resting = [float(np.mean([s.baseline_hr_bpm for s in part if s.baseline_hr_bpm])) for part in (first, last)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from pathlib import Path
@@ -122,6 +123,9 @@ def test_session_figure_draws_the_stored_beats(tmp_path: Path) -> None:
     assert "Your heart rate went from 70 to 65 beats/min." in words
     assert "You breathed at 6 breaths/min at first and 5.5 at the end." in words
     assert [d.get_ydata()[0] for ax in fig.axes for d in ax.get_lines() if d.get_gid() == "decision"] == [6.0, 5.5]
+    # regression: the coach's marks were in no title nor legend: a person could not tell what they were
+    assert fig.axes[1].get_title(loc="left") == ("Heart rate, with the pace you were shown (blue, ▼ where the coach "
+                                                 "changed it) and your breaths shaded")
 
 
 def test_the_session_figures_words_fit_the_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -246,6 +250,8 @@ def test_the_sessions_table_cells_are_the_stored_row(tmp_path: Path) -> None:
         row = session_row(store.session(sid))
     assert table_cells(row) == (str(sid), "11-01 07:30", "3.0", "sim:1", "72 → 67", "5.8", "5.2", "97%",
                                 "7 → 4", "– → 2")
+    almost_none = dataclasses.replace(row, hr_drop_bpm=-0.04)
+    assert table_cells(almost_none)[5] == "0.0"  # not "-0.0"
 
 
 def test_the_sessions_table_needs_no_metrics() -> None:
@@ -260,3 +266,138 @@ def test_the_sessions_table_needs_no_metrics() -> None:
             "print([m for m in ('scipy', 'matplotlib') if m in sys.modules])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _figures_at(starts: list[dt.datetime], resonance: list[float]) -> list:
+    from biofeedback.history import SessionFigures
+
+    return [SessionFigures(i + 1, s, 10.0, 70.0 + i, 66.0 + i, 4.0, 3.4, 12.0 + i, True, r, True, 6.0, r, r)
+            for i, (s, r) in enumerate(zip(starts, resonance, strict=True))]
+
+
+def _tick_labels(fig, ax) -> list[str]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    lo, hi = ax.get_xlim()
+    return [t.get_text() for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi]
+
+
+def test_trend_day_axis_of_sessions_on_one_day_reads_as_clock_times() -> None:
+    # regression: two sessions minutes apart gave eight ticks all labelled '02 Dec'
+    day0 = dt.datetime(2026, 12, 2, 16, 0, 31, tzinfo=dt.UTC)
+    t = trends(_figures_at([day0, day0 + dt.timedelta(minutes=6)], [4.9, 5.2]))
+    fig = trend_figure(t)
+    bottom = fig.axes[-1]
+    labels = _tick_labels(fig, bottom)
+    assert labels == ["15:15", "15:30", "15:45", "16:00", "16:15", "16:30", "16:45", "17:00"]
+    assert bottom.get_xlabel() == "time of day, 02 December 2026"
+    assert all(not lab.get_text() for ax in fig.axes[1:-1] for lab in ax.get_xticklabels())  # labels once
+
+
+def test_trend_day_axis_over_days_has_one_label_a_day() -> None:
+    # regression: over 4 days, ticks every half day labelled each date twice
+    day0 = dt.datetime(2026, 12, 2, 7, 0, tzinfo=dt.UTC)
+    t = trends(_figures_at([day0 + dt.timedelta(days=k) for k in range(5)], [5.0] * 5))
+    fig = trend_figure(t)
+    labels = _tick_labels(fig, fig.axes[-1])
+    assert labels == ["03 Dec", "04 Dec", "05 Dec", "06 Dec"]  # midnights; 02 Dec 00:00 is left of the first
+    assert fig.axes[-1].get_xlabel() == "day"
+
+
+def test_trend_legends_hide_no_session() -> None:
+    # regression: the legend in the upper right corner hid the newest session's resonance pace
+    day0 = dt.datetime(2026, 12, 2, 16, 0, tzinfo=dt.UTC)
+    t = trends(_figures_at([day0, day0 + dt.timedelta(minutes=6)], [4.9, 5.2]))
+    fig = trend_figure(t)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    n_legends = 0
+    for ax in fig.axes[1:]:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        n_legends += 1
+        box = legend.get_window_extent(renderer)
+        for line in ax.get_lines():
+            xy = line.get_xydata()
+            xy = xy[np.all(np.isfinite(xy), axis=1)]
+            if xy.size:
+                px = ax.transData.transform(xy)
+                inside = (px[:, 0] >= box.x0) & (px[:, 0] <= box.x1) & (px[:, 1] >= box.y0) & (px[:, 1] <= box.y1)
+                assert not inside.any(), (line.get_gid(), xy[inside])
+    assert n_legends == 3
+
+
+def test_session_figure_measures_no_swing_over_a_gap() -> None:
+    # regression: the figure's swing per breath joined the beats either side of a gap into one
+    # breath, which the summary, the trend and the prompt leave out
+    from biofeedback.beats import BeatFlags, Gap
+    from biofeedback.outcome import breath_swings_bpm
+    from biofeedback.recording import Recording, RecordingMeta
+
+    p = paced_beats(4, minutes=5, paces=(6.0,))
+    i = int(np.searchsorted(p.t_s, 150.0))
+    t = p.t_s.copy()
+    t[i:] += 20.0  # the link was lost for 20 s
+    flags = np.zeros(t.size, dtype=np.int64)
+    flags[i] = int(BeatFlags.AFTER_GAP)
+    gap = Gap(start_s=float(t[i - 1]), end_s=float(t[i] - p.rr_ms[i] / 1000.0), reason="link lost")
+    rec = Recording(meta=RecordingMeta(start_utc=T0, source="sim:4"), t_s=t, rr_ms=p.rr_ms, flags=flags,
+                    gaps=(gap,))
+    s = summarise(rec)
+    fig = session_figure(s, pace_bpm=p.pace_bpm, phase=p.phase)
+    y = _lines(fig.axes)["swing"].get_ydata()
+    onsets = breath_onsets_s(t, p.pace_bpm, p.phase)
+    _, want = breath_swings_bpm(s.t_s, s.nn_ms, onsets, rec.gaps)
+    assert onsets.size - 1 == 30  # 5 min at 6/min, one of them over the gap
+    assert want.size == 28  # the breath over the gap left out, and the last, cut by the end
+    np.testing.assert_array_equal(np.asarray(y)[np.isfinite(y)], want)
+
+
+@pytest.mark.parametrize("module", ["biofeedback.history", "biofeedback.display.history", "biofeedback.outcome",
+                                    "biofeedback.display.outcome", "biofeedback.live_artifacts"])
+def test_docstring_examples_are_true(module: str) -> None:
+    # regression: rolling_mean's example said NaN for a day whose window (2, 9] holds two sessions
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, module
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {module}"
+
+
+def test_trend_legends_name_only_what_is_drawn() -> None:
+    # regression: with two sessions the legends named a 7-day mean, a spread and "your own
+    # breathing" that were nowhere in the figure
+    day0 = dt.datetime(2026, 12, 2, 16, 0, tzinfo=dt.UTC)
+    t = trends(_figures_at([day0, day0 + dt.timedelta(days=1)], [4.9, 5.2]))
+    fig = trend_figure(t)
+    legends = [[x.get_text() for x in ax.get_legend().get_texts()] for ax in fig.axes if ax.get_legend()]
+    assert legends == [["each session"], ["at the resonance pace"], ["each session"]]
+    t = trends(_figures_at([day0 + dt.timedelta(days=k) for k in range(4)], [4.9, 5.2, 5.0, 5.1]))
+    legends = [[x.get_text() for x in ax.get_legend().get_texts()] for ax in trend_figure(t).axes if ax.get_legend()]
+    assert legends == [["each session", "7-day mean"], ["at the resonance pace", "7-day mean"],
+                       ["each session", "7-day mean", "its spread (stability)"]]
+
+
+def test_ratings_of_sessions_on_one_day_stand_beside_their_session() -> None:
+    # regression: pain and tension were drawn 0.12 day (~3 h) either side of the session, off an
+    # axis two hours wide
+    import dataclasses
+
+    from biofeedback.ratings import Ratings
+
+    day0 = dt.datetime(2026, 12, 2, 16, 0, tzinfo=dt.UTC)
+    pts = [dataclasses.replace(p, ratings=Ratings(6, 5, 3, 2))
+           for p in _figures_at([day0, day0 + dt.timedelta(minutes=20)], [5.0, 5.2])]
+    t = trends(pts)
+    fig = trend_figure(t)
+    lines = _lines(fig.axes)
+    lo, hi = fig.axes[-1].get_xlim()
+    assert (lo, hi) == pytest.approx((t.day.mean() - 1 / 24, t.day.mean() + 1 / 24))
+    width = hi - lo
+    np.testing.assert_allclose(lines["pain_after"].get_xdata(), t.day - 0.012 * width)
+    np.testing.assert_allclose(lines["tension_before"].get_xdata(), t.day + 0.012 * width)

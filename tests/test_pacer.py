@@ -214,3 +214,47 @@ def test_the_work_per_breath_does_not_grow_with_the_session() -> None:
     breaths = pacer.paces_bpm.size
     assert breaths > 2800 and type(pacer.pattern) is _CountingPattern
     assert _CountingPattern.calls <= 3 * (20_000 + breaths)  # a few per call and per breath, not per breath so far
+
+
+# ---------------------------------------------------------------------------- asking ahead
+
+
+def test_peek_answers_as_at_would_and_fixes_no_breath() -> None:
+    pacer = Pacer(BreathPattern(6.0))
+    twin = Pacer(BreathPattern(6.0))
+    assert pacer.at(3.0) == twin.at(3.0)
+    pacer.request(4.0)
+    twin.request(4.0)
+    times = [5.0, 9.99, 10.0, 15.0, 20.0, 25.0, 40.0, 61.0]
+    peeked = [pacer.peek(t) for t in times]
+    assert pacer.onsets_s.tolist() == [0.0] and pacer.paces_bpm.tolist() == [6.0]  # nothing fixed
+    assert peeked == [twin.at(t) for t in times]  # the breaths that follow, as asked in order
+    grid = np.linspace(0.0, 70.0, 701)
+    np.testing.assert_array_equal(pacer.peek_fullness(grid), twin.fullness_at(grid))
+    assert pacer.onsets_s.tolist() == [0.0]
+    assert pacer.peek_fullness(np.array([])).size == 0
+    with pytest.raises(InvalidInputError, match="finite"):
+        pacer.peek(math.nan)
+    with pytest.raises(InvalidInputError, match="finite"):
+        pacer.peek_fullness(np.array([1.0, math.inf]))
+
+
+def test_only_at_fixes_a_breath_so_a_request_after_a_peek_still_takes_effect_at_the_next_onset() -> None:
+    pacer = Pacer(BreathPattern(6.0))
+    pacer.at(9.5)  # the coach's last beat, half a second before the onset at 10 s
+    assert pacer.peek(10.5).pace_bpm == 6.0  # the person, a beat further on, sees the breath go on at 6
+    pacer.request(7.0)  # the coach, at its next beat (9.9 s), asks for 7
+    assert pacer.at(9.9).pace_bpm == 6.0 and pacer.at(10.5).pace_bpm == 6.5  # from the onset it was not yet fixed
+    assert pacer.peek(10.5).pace_bpm == 6.5 and pacer.paces_bpm.tolist() == [6.0, 6.5]
+    # the copy that answers ahead is renewed when a breath is fixed or another pace requested
+    pacer.request(5.0)
+    assert pacer.peek(20.0).pace_bpm == 6.0 and pacer.peek(30.0).pace_bpm == 5.5
+    assert pacer.paces_bpm.tolist() == [6.0, 6.5]
+    twin = Pacer(BreathPattern(6.0))
+    twin.at(9.5)
+    twin.request(7.0)
+    twin.at(10.5)
+    twin.request(5.0)
+    grid = np.linspace(0.0, 45.0, 451)  # over the breaths fixed and beyond
+    np.testing.assert_array_equal(pacer.peek_fullness(grid), twin.fullness_at(grid))
+    assert pacer.paces_bpm.tolist() == [6.0, 6.5]

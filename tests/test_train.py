@@ -117,10 +117,14 @@ def test_the_swing_per_breath_shown_is_that_of_the_breaths_the_pacer_showed() ->
     (["--preset", "fast"], "unknown breathing preset 'fast'"),
     (["--preset", "fixed:0"], "the pace after 'fixed:' must be a number"),
     (["--inhale-share", "1.5"], "must be a share between 0 and 1"),
+    (["--target-drop", "200"], "'200' must be a percentage below 100"),  # regression: a 200% drop was run
+    (["--target-drop", "100"], "'100' must be a percentage below 100"),
     (["--minutes", "-1"], "'-1' must be greater than 0"),
     (["--ui", "tv"], "invalid choice: 'tv'"),
     (["--eyes-closed", "--ui", "terminal"], "--eyes-closed is --ui sound"),
     (["--rate", "--no-rating"], "not allowed with argument"),
+    (["--source", "sim:1", "--device", "AA:BB"], "--device is for a strap (--source ble), not --source sim:1"),
+    (["--source", str(SAMPLE), "--device", "H10"], "--device is for a strap (--source ble), not --source "),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else "")
 def test_a_wrong_option_is_one_line_and_exit_2(argv: list[str], words: str,
                                                capsys: pytest.CaptureFixture[str]) -> None:

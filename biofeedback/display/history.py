@@ -25,7 +25,7 @@ _SOURCE_WIDTH: Final[int] = 8
 
 
 def _num(x: float | None, fmt: str) -> str:
-    return _DASH if x is None else format(x, fmt)
+    return _DASH if x is None else format(x, "z" + fmt)  # z: a drop of -0.04 reads 0.0, not -0.0
 
 
 def table_cells(row: SessionRow) -> tuple[str, ...]:

@@ -266,7 +266,8 @@ _TENSION_COLOUR: Final[str] = "#16a085"
 _OFFSET_DAYS: Final[float] = 0.12  # pain a little left of the session's day, tension a little right
 
 
-def draw_ratings(ax: Axes, day: Sequence[float] | Any, series: RatingSeries) -> None:
+def draw_ratings(ax: Axes, day: Sequence[float] | Any, series: RatingSeries, *,
+                 offset_days: float = _OFFSET_DAYS) -> None:
     """Draw the ratings of a trend's sessions on ``ax``: before (open) and after (filled), joined.
 
     Parameters
@@ -278,6 +279,9 @@ def draw_ratings(ax: Axes, day: Sequence[float] | Any, series: RatingSeries) -> 
     series : RatingSeries
         :func:`biofeedback.ratings.rating_series` in the same order
         (``order=[p.session_id for p in t.points]``).
+    offset_days : float
+        Pain is drawn this far left of the session's day, tension this far right, days
+        (a trend of hours wants less than the default of weeks).
 
     Each of the four ratings is one line of markers with the gid of its name
     (``pain_before`` ...; NaN where not given), and each session rated both before and after
@@ -288,7 +292,7 @@ def draw_ratings(ax: Axes, day: Sequence[float] | Any, series: RatingSeries) -> 
     x = np.asarray(day, dtype=np.float64)
     if x.shape != (len(series),):
         raise InvalidInputError(f"draw_ratings: {x.size} days for {len(series)} sessions")
-    for topic, colour, dx in (("pain", _PAIN_COLOUR, -_OFFSET_DAYS), ("tension", _TENSION_COLOUR, _OFFSET_DAYS)):
+    for topic, colour, dx in (("pain", _PAIN_COLOUR, -offset_days), ("tension", _TENSION_COLOUR, offset_days)):
         before = getattr(series, f"{topic}_before")
         after = getattr(series, f"{topic}_after")
         both = np.isfinite(before) & np.isfinite(after)

@@ -2,7 +2,7 @@
 
 The person (:class:`biofeedback.physiology.Person`) is simulated lazily, one beat when the
 next notification needs it, so a coach that reacts to the beats it has received changes
-what the person sees (``sees``, the pacer's ``at``) before the next beats are made. The
+what the person sees (``sees``, the pacer's ``peek``) before the next beats are made. The
 beats are grouped into notifications as :func:`~biofeedback.notifications.group_into_notifications`
 groups them (one every ``period_s`` on the beat clock, with the beats that ended since the
 previous one) and encoded as a strap's 0x2A37 payload (:class:`~biofeedback.hrm.HeartRateMeasurement`),
@@ -45,7 +45,8 @@ class SimulatedSource(PacedSource):
         Seeds the person (and, without ``params``, the draw of their parameters).
     sees : callable or None
         ``sees(t_s)`` -> what the prompt shows at ``t_s`` on the beat clock (``pace_bpm``,
-        ``phase``), e.g. ``pacer.at``; None: the person breathes on their own. It can be
+        ``phase``), e.g. ``pacer.peek`` (not ``pacer.at``: the person looks up to a notification
+        ahead of the coach, and what it asks must fix no breath); None: the person breathes on their own. It can be
         set later (attribute ``sees``), before or during the iteration.
     speed : float, "max" or None
         Times faster than real time; None or ``"max"``: as fast as the consumer reads.
