@@ -25,7 +25,7 @@ import numpy.typing as npt
 from biofeedback._validate import rr_array
 from biofeedback.hrm import SensorContact
 
-__all__ = ["MAX_LAG_S", "Beat", "BeatClock", "BeatLog", "BeatFlags", "Gap", "Measurement", "RejectedFrame", "beat_times_s"]
+__all__ = ["MAX_LAG_S", "Beat", "BeatClock", "BeatFlags", "BeatLog", "Gap", "Measurement", "RejectedFrame", "beat_times_s"]
 
 MAX_LAG_S: Final[float] = 2.5  # chain behind arrival clock by more than this: re-anchor, s
 

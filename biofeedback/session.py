@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Final
 
 from biofeedback import __version__
-from biofeedback.beats import MAX_LAG_S, Beat, BeatClock, BeatLog, Measurement, RejectedFrame
+from biofeedback.beats import MAX_LAG_S, BeatClock, BeatLog, Measurement, RejectedFrame
 from biofeedback.errors import InvalidInputError
 from biofeedback.pieces import Piece, SessionEvent
 from biofeedback.recording import LinkEvent, Recording, RecordingMeta
