@@ -278,7 +278,7 @@ def _rolling(x: FloatArray, width: int, qs: tuple[float, ...]) -> list[FloatArra
     if n > 2 * half:  # interior: full windows, evaluated in chunks to bound memory
         view = sliding_window_view(x, 2 * half + 1)
         for lo in range(0, view.shape[0], _CHUNK_ROWS):
-            block = np.quantile(view[lo : lo + _CHUNK_ROWS], qs, axis=1)
+            block = _full_window_quantiles(view[lo : lo + _CHUNK_ROWS], qs)
             for o, b in zip(out, block, strict=True):
                 o[half + lo : half + lo + b.size] = b
         edges = [*range(half), *range(n - half, n)]
@@ -288,6 +288,29 @@ def _rolling(x: FloatArray, width: int, qs: tuple[float, ...]) -> list[FloatArra
         idx = np.asarray(edges, dtype=np.intp)
         for o, v in zip(out, _edge_quantiles(x, idx, half, qs), strict=True):
             o[idx] = v
+    return out
+
+
+def _full_window_quantiles(rows: FloatArray, qs: tuple[float, ...]) -> list[FloatArray]:
+    """``np.quantile(rows, q, axis=1)`` ("linear" method) for each ``q``, to the bit, faster.
+
+    Every row has the same length ``m``, so the order statistics each quantile needs are the
+    same columns for all rows: one :func:`numpy.partition` finds them, and numpy's own virtual
+    index (``(m − 1) q``) and two-sided lerp combine them, as :func:`numpy.quantile`
+    does (its cost is mostly overhead on the short rows here).
+    """
+    m = rows.shape[1]
+    picks = []
+    for q in qs:
+        virtual = (m - 1) * q
+        below = min(max(math.floor(virtual), 0), m - 1)
+        picks.append((below, min(below + 1, m - 1), virtual - below))
+    part = np.partition(rows, sorted({k for b, a, _ in picks for k in (b, a)}), axis=1)
+    out = []
+    for below, above, t in picks:
+        a, b = part[:, below], part[:, above]
+        diff = b - a
+        out.append(b - diff * (1.0 - t) if t >= 0.5 else a + diff * t)
     return out
 
 

@@ -192,7 +192,7 @@ def show(args: argparse.Namespace, out: TextIO, show_file: Callable[..., int]) -
         return show_file(target, args.plot, out, force=args.force)
     from biofeedback.display.history import session_lines
     from biofeedback.display.rating import rating_lines
-    from biofeedback.display.summary import format_summary, mm_ss
+    from biofeedback.display.summary import format_summary, mm_ss, plural
     from biofeedback.ratings import Ratings
 
     if args.plot is not None:
@@ -207,7 +207,7 @@ def show(args: argparse.Namespace, out: TextIO, show_file: Callable[..., int]) -
     for line in [*session_lines(figures), *rating_lines(Ratings.of(row))]:
         print("  " + line, file=out)
     if changes:
-        print(f"  The coach changed the pace {len(changes)} time(s); the last: {changes[-1].reason}", file=out)
+        print(f"  The coach changed the pace {plural(len(changes), 'time')}; the last: {changes[-1].reason}", file=out)
     print("HRV (after artefact correction):", file=out)
     for line in format_summary(summary):
         print("  " + line, file=out)

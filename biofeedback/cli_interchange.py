@@ -159,6 +159,7 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _report(r: ImportResult) -> list[str]:
+    from biofeedback.display.summary import plural
     from biofeedback.interchange import PLAUSIBLE_RR_MS
 
     f = r.file
@@ -166,8 +167,8 @@ def _report(r: ImportResult) -> list[str]:
     start = rec.meta.start_local.strftime("%Y-%m-%d %H:%M")
     if r.skipped:
         return [f"{f.path}: already in the store (the session of {start}); skipped."]
-    lines = [f"{f.path}: session {r.session_id}, {rec.n_beats} beats over {rec.duration_s / 60:.1f} min, "
-             f"from {start}."]
+    beats = plural(rec.n_beats, "beat")
+    lines = [f"{f.path}: session {r.session_id}, {beats} over {rec.duration_s / 60:.1f} min, from {start}."]
     if f.dated_from_mtime:
         lines.append("  The file holds no date: it is dated from its modification time, minus its length.")
     if f.unit_detected and f.kind == "rr-s":

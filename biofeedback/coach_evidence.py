@@ -56,6 +56,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
+_GRID_BLOCK: Final[int] = 16  # grid paces of the swing curve computed at once (bounds the work arrays)
 MIN_BREATH_BEATS: Final[int] = 5  # beats a breath needs for its swing to be read
 TWO_PI: Final[float] = 2.0 * math.pi
 
@@ -284,15 +285,37 @@ def smooth_swing(
     curve_bpm, n_eff : ndarray
         The smoothed swing at each grid pace (beats/min; NaN where the local fit is
         singular) and the summed kernel weight there (how many breaths' worth of evidence).
+
+    Notes
+    -----
+    Breaths share paces (the prompt moves in steps), so the powers ``x^j`` and the kernel of
+    ``x = pace − grid pace`` are computed once per distinct pace and gathered per breath:
+    every term, and every sum over the breaths (a whole row at a time), is the same floating-
+    point operation on the same numbers as the plain formula, so the result is the same bit
+    for bit. The grid is taken :data:`_GRID_BLOCK` paces at a time, so that the work arrays
+    of a day of breaths stay a few MB.
     """
-    x = pace_bpm[None, :] - grid_bpm[:, None]
-    k = weight[None, :] * np.exp(-0.5 * (x / bandwidth_bpm) ** 2)
-    m = np.stack([(k * x**j).sum(axis=1) for j in range(5)], axis=1)
-    ty = np.stack([(k * x**j * swing_bpm[None, :]).sum(axis=1) for j in range(3)], axis=1)
+    grid = np.asarray(grid_bpm, dtype=np.float64)
+    paces, which = np.unique(pace_bpm, return_inverse=True)
+    x = paces[None, :] - grid[:, None]  # (grid, distinct paces)
+    kernel = np.exp(-0.5 * (x / bandwidth_bpm) ** 2)
+    powers = [x**j for j in range(5)]
+    m = np.empty((grid.size, 5))
+    ty = np.empty((grid.size, 3))
+    for lo in range(0, grid.size, _GRID_BLOCK):
+        rows = slice(lo, lo + _GRID_BLOCK)
+        # np.take gives C-ordered rows (``a[:, idx]`` would be Fortran-ordered, and a row sum over
+        # it would add in another order): each row is then summed as the plain formula sums it
+        k = weight[None, :] * np.take(kernel[rows], which, axis=1)
+        for j in range(5):
+            kx = k * np.take(powers[j][rows], which, axis=1)
+            m[rows, j] = kx.sum(axis=1)
+            if j < 3:
+                ty[rows, j] = (kx * swing_bpm[None, :]).sum(axis=1)
     a = np.stack([m[:, 0:3], m[:, 1:4], m[:, 2:5]], axis=1)
     det = np.linalg.det(a)
     ok = np.abs(det) > 1e-9 * np.maximum(m[:, 0], 1e-12) ** 3
-    curve = np.full(grid_bpm.size, math.nan)
+    curve = np.full(grid.size, math.nan)
     if ok.any():
         curve[ok] = np.linalg.solve(a[ok], ty[ok][:, :, None])[:, 0, 0]
     return curve, m[:, 0]

@@ -166,6 +166,11 @@ def _rise(u: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return out
 
 
+def _rise_one(u: float) -> float:
+    """:func:`_rise` of one value, as a float (the same result, bit for bit)."""
+    return 0.5 - 0.5 * float(np.cos(np.array([np.pi * min(max(u, 0.0), 1.0)]))[0])
+
+
 class Pacer:
     """Breaths end to end from ``start_s``, a new pattern only at a breath onset.
 
@@ -284,13 +289,24 @@ class Pacer:
         k = int(np.searchsorted(self._table()[0], u, side="right")) - 1
         onset, p = self._onsets[k], self._patterns[k]
         dt = u - onset
-        bounds = np.cumsum([p.inhale_s, p.hold_in_s, p.exhale_s, p.hold_out_s])
-        i = min(int(np.searchsorted(bounds, dt, side="right")), 3)  # empty holds are skipped
+        # the part's ends, as np.cumsum adds them (one after the other); plain floats: this runs every beat
+        b_in = p.inhale_s
+        b_hold = b_in + p.hold_in_s
+        b_out = b_hold + p.exhale_s
+        bounds = (b_in, b_hold, b_out, b_out + p.hold_out_s)
+        i = min(sum(1 for b in bounds if b <= dt), 3)  # searchsorted(side="right"); empty holds are skipped
         if i == 3 and p.hold_out_s == 0.0:  # rounding at the very end of a breath with no hold
             i = 2
-        fullness = float(self.fullness_at(np.array([u]))[0])
+        # fullness_at's value for this one time, computing only the branch it selects (the same
+        # operations on the same numbers, the cosine on a one-element array as there)
+        if dt < b_in:
+            fullness = _rise_one(dt / b_in)
+        elif dt < b_hold:
+            fullness = 1.0
+        else:
+            fullness = 1.0 - _rise_one((dt - b_hold) / p.exhale_s)
         return BreathState(t_s=t, pace_bpm=p.pace_bpm, phase=min(dt / p.period_s, 1.0), part=PARTS[i],
-                           part_left_s=max(float(bounds[i]) - dt, 0.0), fullness=fullness,
+                           part_left_s=max(bounds[i] - dt, 0.0), fullness=fullness,
                            breath_index=k, onset_s=onset)
 
     def fullness_at(self, t_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

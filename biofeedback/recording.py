@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback.beats import Beat, BeatFlags, Gap
+from biofeedback.beats import Beat, BeatFlags, BeatLog, Gap
 from biofeedback.errors import InvalidInputError
 
 __all__ = ["LinkEvent", "Recording", "RecordingMeta"]
@@ -154,15 +154,14 @@ class Recording:
         link_events: Iterable[LinkEvent] = (),
     ) -> Recording:
         """A recording of ``beats`` as the beat clock timed them."""
-        beat_list = list(beats)
-        return cls(
-            meta=meta,
-            t_s=np.array([b.t_s for b in beat_list], dtype=np.float64),
-            rr_ms=np.array([b.rr_ms for b in beat_list], dtype=np.float64),
-            flags=np.array([int(b.flags) for b in beat_list], dtype=np.int64),
-            gaps=tuple(gaps),
-            link_events=tuple(link_events),
-        )
+        if isinstance(beats, BeatLog):  # the session's own log: its arrays, no Beat per beat
+            t_s, rr_ms, flags = beats.arrays()
+        else:
+            beat_list = list(beats)
+            t_s = np.array([b.t_s for b in beat_list], dtype=np.float64)
+            rr_ms = np.array([b.rr_ms for b in beat_list], dtype=np.float64)
+            flags = np.array([int(b.flags) for b in beat_list], dtype=np.int64)
+        return cls(meta=meta, t_s=t_s, rr_ms=rr_ms, flags=flags, gaps=tuple(gaps), link_events=tuple(link_events))
 
     @classmethod
     def from_rr(cls, rr_ms: npt.ArrayLike, meta: RecordingMeta) -> Recording:

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Final
 
 from biofeedback import __version__
-from biofeedback.beats import MAX_LAG_S, Beat, BeatClock, Measurement, RejectedFrame
+from biofeedback.beats import MAX_LAG_S, BeatClock, BeatLog, Measurement, RejectedFrame
 from biofeedback.errors import InvalidInputError
 from biofeedback.pieces import Piece, SessionEvent
 from biofeedback.recording import LinkEvent, Recording, RecordingMeta
@@ -71,7 +71,7 @@ class Session:
     clock : BeatClock
         The beat clock; its lag threshold is :data:`~biofeedback.beats.MAX_LAG_S` times the
         source's speed (arrival jitter on an emulated strap's clock grows with its speed).
-    beats : list of Beat
+    beats : BeatLog (a sequence of Beat)
         Every beat recorded so far.
     link_events : list of LinkEvent
     measurements : int
@@ -108,7 +108,7 @@ class Session:
         self.wall_clock = wall_clock
 
         self.clock = BeatClock(max_lag_s=MAX_LAG_S * max(1.0, source.info().speed))
-        self.beats: list[Beat] = []
+        self.beats = BeatLog()  # every beat, compactly (arrays, not a Python object a beat)
         self.link_events: list[LinkEvent] = []
         self.measurements = 0
         self.meta: RecordingMeta | None = None

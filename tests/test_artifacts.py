@@ -473,3 +473,19 @@ def test_rolling_edges_equal_numpy_quantile_of_each_shrinking_window() -> None:
         for q, values in zip(qs, got, strict=True):
             expected = [np.quantile(x[max(0, i - half) : i + half + 1], q) for i in range(n)]
             np.testing.assert_array_equal(values, expected)
+
+
+def test_the_rolling_quantiles_of_full_windows_are_numpys_bit_for_bit() -> None:
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from biofeedback.artifacts import _full_window_quantiles
+
+    rng = np.random.default_rng(0)
+    for width in (1, 3, 11, 91):
+        for n in (width, width + 1, 200, 3000):
+            x = np.abs(rng.standard_normal(n)) * rng.choice([1e-3, 1.0, 100.0])
+            x[::7] = x[0]  # ties
+            view = sliding_window_view(x, width)
+            for qs in [(0.5,), (0.25, 0.75), (0.1, 0.9, 0.33)]:
+                for got, want in zip(_full_window_quantiles(view, qs), np.quantile(view, qs, axis=1), strict=True):
+                    np.testing.assert_array_equal(got, want)

@@ -7,8 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from _history_data import add_paced, add_unpaced, open_store, paced_beats
+
 from biofeedback.cli import main
 
 T0 = dt.datetime(2026, 11, 2, 6, 0, tzinfo=dt.UTC)
@@ -37,7 +37,7 @@ def test_sessions_lists_the_store_newest_first(home: Path, capsys: pytest.Captur
     assert [int(line.split()[0]) for line in lines] == [6, 5, 4, 3, 2, 1]
     assert lines[1].split() == ["5", "11-06", "07:00", "3.0", "sim:1", "68", "→", "63", "5.0", "5.5", "99%",
                                 "6", "→", "4", "–"]
-    assert lines[0].split()[3:5] == ["3.6", "file:x.…"]  # 240 beats of about 0.9 s
+    assert lines[0].split()[3:5] == ["3.6", "file:x.txt"]  # 240 beats of about 0.9 s
     assert max(len(line) for line in out.splitlines()) <= 80
 
 
@@ -45,7 +45,7 @@ def test_every_command_honours_biofeedback_home(home: Path, capsys: pytest.Captu
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BIOFEEDBACK_HOME", str(home))
     assert main(["sessions"]) == 0
-    assert "file:x.…" in capsys.readouterr().out
+    assert "file:x.txt" in capsys.readouterr().out
     assert main(["show", "2"]) == 0
     assert "Your heart rate went from 71 to 66 beats/min." in capsys.readouterr().out
 
@@ -111,3 +111,14 @@ def test_errors_are_one_line(home: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert "give -o FILE.png" in _one_line_error(capsys)
     assert main(["plot", "1", "-o", str(tmp_path / "x.xyz"), "--data-dir", str(home)]) == 1
     assert "cannot draw a .xyz image" in _one_line_error(capsys)
+
+
+def test_show_counts_the_coachs_changes_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # regression: "changed the pace 1 time(s)"
+    with open_store(tmp_path) as store:
+        for paces in [(6.0,), (6.0, 5.5)]:
+            add_paced(store, T0, paced_beats(20, minutes=3, paces=paces))
+    assert main(["show", "1", "--data-dir", str(tmp_path)]) == 0
+    assert "  The coach changed the pace 1 time; the last: pace 6.0\n" in capsys.readouterr().out
+    assert main(["show", "2", "--data-dir", str(tmp_path)]) == 0
+    assert "  The coach changed the pace 2 times; the last: pace 5.5\n" in capsys.readouterr().out

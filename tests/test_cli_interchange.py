@@ -168,3 +168,11 @@ def test_many_files_on_a_terminal_get_a_progress_bar(
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     assert main(["import", *map(str, files), "--data-dir", str(tmp_path / "e")]) == 0
     assert capsys.readouterr().err == ""  # not a terminal: no bar
+
+
+def test_import_of_a_single_interval_says_one_beat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # regression: "1 beats over 0.0 min"
+    one = tmp_path / "one.txt"
+    one.write_text("900\n")
+    assert main(["import", str(one)]) == 0
+    assert f"{one}: session 1, 1 beat over 0.0 min, from " in capsys.readouterr().out

@@ -364,3 +364,53 @@ def test_real_recordings_who_never_saw_our_prompt_are_not_chased(name: str, beat
     assert coach.baseline_hr_bpm == pytest.approx(float(np.mean(60000.0 / rr[t <= 80.0])), rel=0.05)
     assert pacer.paces_bpm.min() >= 4.0 and steps_bpm(pacer).max() <= 0.5 + 1e-9
     assert all(d.reason for d in coach.decisions)
+
+
+def _swing_curve_as_on_main(pace_bpm: np.ndarray, swing_bpm: np.ndarray, weight: np.ndarray, grid_bpm: np.ndarray,
+                            bandwidth_bpm: float) -> tuple[np.ndarray, np.ndarray]:
+    """smooth_swing as it was before it computed its terms once per distinct pace (main, 2026-12-02):
+    every term over the whole (grid, breaths) matrix."""
+    x = pace_bpm[None, :] - grid_bpm[:, None]
+    k = weight[None, :] * np.exp(-0.5 * (x / bandwidth_bpm) ** 2)
+    m = np.stack([(k * x**j).sum(axis=1) for j in range(5)], axis=1)
+    ty = np.stack([(k * x**j * swing_bpm[None, :]).sum(axis=1) for j in range(3)], axis=1)
+    a = np.stack([m[:, 0:3], m[:, 1:4], m[:, 2:5]], axis=1)
+    det = np.linalg.det(a)
+    ok = np.abs(det) > 1e-9 * np.maximum(m[:, 0], 1e-12) ** 3
+    curve = np.full(grid_bpm.size, math.nan)
+    if ok.any():
+        curve[ok] = np.linalg.solve(a[ok], ty[ok][:, :, None])[:, 0, 0]
+    return curve, m[:, 0]
+
+
+def test_the_swing_curve_is_the_plain_formulas_bit_for_bit() -> None:
+    rng = np.random.default_rng(4)
+    for n, distinct in [(4, 4), (30, 5), (200, 40), (3000, 60)]:
+        pace = rng.choice(np.round(rng.uniform(4.0, 7.5, distinct), 3), n)
+        swing = rng.uniform(2.0, 20.0, n)
+        weight = rng.choice([0.0, 0.5, 1.0], n) * rng.uniform(0.8, 1.0, n)
+        for grid in [np.arange(4.0, 7.5 + 1e-9, 0.05), np.array([5.55]), np.arange(3.5, 4.5, 0.05)]:
+            got, want = smooth_swing(pace, swing, weight, grid, 0.75), _swing_curve_as_on_main(pace, swing, weight,
+                                                                                                grid, 0.75)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize(("params", "seed"), [
+    (PersonParams(resonance_bpm=5.3, artefact_rate=0.01), 3),
+    (PersonParams(resonance_bpm=6.4, artefact_rate=0.03), 8),
+    (PersonParams(resonance_bpm=4.6, follows=False, artefact_rate=0.0), 5),
+])
+def test_the_coach_decides_exactly_as_with_the_plain_swing_curve(params: PersonParams, seed: int,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def run() -> Coach:
+        coach = Coach()
+        run_session(Person(params, seed=seed), coach, minutes=25.0)
+        return coach
+
+    now = run()
+    monkeypatch.setattr("biofeedback.coach_evidence.smooth_swing", _swing_curve_as_on_main)
+    monkeypatch.setattr("biofeedback.coach.smooth_swing", _swing_curve_as_on_main)
+    before = run()
+    assert now.decisions == before.decisions and len(now.decisions) > 5
+    assert now.fit == before.fit and now.resonance_bpm == before.resonance_bpm and now.breaths == before.breaths

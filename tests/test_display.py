@@ -11,9 +11,11 @@ from _data import SAMPLE_DATA
 
 from biofeedback import hrv
 from biofeedback.beats import Beat, BeatFlags
+from biofeedback.display.outcome import outcome_lines
 from biofeedback.display.status import RMSSD_MIN_BEATS, RecordStatus
-from biofeedback.display.summary import mm_ss
+from biofeedback.display.summary import mm_ss, plural
 from biofeedback.formats import read_rr_file
+from biofeedback.outcome import SessionOutcome
 from biofeedback.recording import LinkEvent
 
 SAMPLE = SAMPLE_DATA / "pyhrv_nsrdb_5min.txt"
@@ -60,7 +62,9 @@ def test_on_a_terminal_the_line_is_rewritten_in_place() -> None:
     status.done()
     text = out.getvalue()
     assert text.count("\r") == 3
-    assert text.split("\r")[1].startswith("00:00  heart rate … · beat-to-beat variation (RMSSD) in 60 s · 1 beats")
+    # regression: "1 beats"
+    assert text.split("\r")[1] == "00:00  heart rate … · beat-to-beat variation (RMSSD) in 60 s · 1 beat "
+    assert text.split("\r")[2] == "00:01  heart rate … · beat-to-beat variation (RMSSD) in 59 s · 2 beats "
     assert "\nlink lost (link lost); reconnecting…\n" in text
     assert "link restored after 2 attempt(s)\n" in text
 
@@ -101,7 +105,7 @@ def test_a_tick_moves_the_elapsed_time_on_between_beats() -> None:
     status.tick(2.05)
     lines = out.getvalue().split("\r")[1:]
     assert [line[:5] for line in lines] == ["00:01", "00:02"]
-    assert lines[1].rstrip().endswith("· 1 beats")
+    assert lines[1].rstrip().endswith("· 1 beat")
 
 
 def test_regression_off_a_terminal_a_long_gap_gives_one_line_not_one_per_missed_period() -> None:
@@ -123,9 +127,28 @@ def test_the_recording_line_names_the_device_and_its_address_only_when_known() -
     from biofeedback.display.summary import format_meta
     from biofeedback.recording import RecordingMeta
 
-    start = dt.datetime(2026, 11, 2, 6, 30, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 11, 2, 6, 30, tzinfo=dt.UTC)
     sim = RecordingMeta(start_utc=start, utc_offset_s=3600, source="sim:3", device_name="simulated person")
     strap = RecordingMeta(start_utc=start, source="ble", device_name="Polar H10 A1B2C3D4",
                           device_address="A0:9E:1A:12:34:56")
     assert format_meta(sim) == "Recorded 2026-11-02 07:30 (UTC+01:00); source sim:3, simulated person"
     assert format_meta(strap).endswith("source ble, Polar H10 A1B2C3D4 (A0:9E:1A:12:34:56)")
+
+
+def test_counts_in_words_one_beat_two_beats() -> None:
+    assert [plural(n, "beat") for n in (0, 1, 2)] == ["0 beats", "1 beat", "2 beats"]
+    assert (plural(1, "loss", "losses"), plural(2, "loss", "losses")) == ("1 loss", "2 losses")
+
+
+def test_the_signal_line_says_an_artefact_for_one() -> None:
+    # regression: "1 beat corrected as artefacts"
+    def signal(n_artefacts: int, n_gaps: int) -> str:
+        o = SessionOutcome(duration_s=600.4, n_beats=612, baseline_hr_bpm=68.2, final_hr_bpm=63.1,
+                           swing_start_bpm=6.1, swing_end_bpm=11.8, n_breaths=55, resonance_bpm=5.5,
+                           n_artefacts=n_artefacts, artefact_share=n_artefacts / 612, n_gaps=n_gaps,
+                           gap_total_s=4.2 * n_gaps, quality=0.99, n_decisions=6, ended_early=False)
+        return outcome_lines(o)[-1]
+
+    assert signal(1, 0) == "Signal: 1 beat corrected as an artefact (0.2%); no gaps."
+    assert signal(2, 2) == "Signal: 2 beats corrected as artefacts (0.3%); 2 gaps of 8.4 s in all."
+    assert signal(0, 1) == "Signal: 0 beats corrected as artefacts (0.0%); 1 gap of 4.2 s in all."

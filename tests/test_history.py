@@ -12,7 +12,7 @@ import pytest
 
 from _history_data import add_paced, add_unpaced, open_store, paced_beats
 from biofeedback.analysis import summarise
-from biofeedback.display.history import headline_lines, table_cells
+from biofeedback.display.history import headline_lines, sessions_table, table_cells
 from biofeedback.errors import InvalidInputError
 from biofeedback.history import (
     breath_onsets_s,
@@ -252,6 +252,38 @@ def test_the_sessions_table_cells_are_the_stored_row(tmp_path: Path) -> None:
                                 "7 → 4", "– → 2")
     almost_none = dataclasses.replace(row, hr_drop_bpm=-0.04)
     assert table_cells(almost_none)[5] == "0.0"  # not "-0.0"
+
+
+def test_the_sessions_table_gives_the_source_the_room_the_other_columns_leave(tmp_path: Path) -> None:
+    # regression: the source was cut to 8 characters, "sim:834…": that seed could not be run again
+    import io
+
+    with open_store(tmp_path) as store:
+        add_paced(store, T0, paced_beats(6, minutes=3), summary={"baseline_hr_bpm": 72.4, "final_hr_bpm": 66.6})
+        row = session_row(store.session(1))
+    seed = dataclasses.replace(row, source="sim:4294967295:anxious", session_id=2)
+    file = dataclasses.replace(row, source="file:elite-hrv-export-2026-11-01.txt", status="incomplete",
+                               session_id=3)
+
+    def table(*rows: object, width: int = 80) -> list[str]:
+        out = io.StringIO()
+        sessions_table(rows, out, width=width)  # type: ignore[arg-type]
+        return out.getvalue().splitlines()
+
+    # the other columns take 2 + 11 + 3 + 10 + 4 + 4 + 7 + 4 + 7 = 52 and 9 spaces: 19 are left
+    header, *lines = table(file, seed, row)[:4]
+    assert len(header) == 80 and header.index("heart rate") - header.index("source") == 20
+    assert [line.split()[4] for line in lines] == ["file:elite-hrv-ex…*", "sim:4294967295:anx…", "sim:1"]
+    assert all(len(line) <= 80 for line in table(file, seed, row))
+    # a person's seed whole, the column no wider than it needs
+    header, line = table(dataclasses.replace(seed, source="sim:4294967295"))[:2]
+    assert line.split()[4] == "sim:4294967295" and header.index("heart rate") - header.index("source") == 15
+    # with the room for it nothing is cut; table_cells has the whole source
+    assert table(file, seed, width=100)[1].split()[4] == "file:elite-hrv-export-2026-11-01.txt*"
+    assert table_cells(seed)[3] == "sim:4294967295:anxious"
+    assert table_cells(file)[3] == "file:elite-hrv-export-2026-11-01.txt*"
+    # however wide the other columns, the source keeps 8 characters
+    assert table(file, width=40)[1].split()[4] == "file:e…*"
 
 
 def test_the_sessions_table_needs_no_metrics() -> None:

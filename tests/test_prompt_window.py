@@ -2,17 +2,14 @@
 
 The circle is measured on screenshots of the X display (Pillow's ImageGrab over XCB):
 the pixels of the circle's colour, at moments through one breath. Closing is sent the way a
-window manager sends it, a WM_DELETE_WINDOW client message from another X client (libX11
-through ctypes).
+window manager sends it, a WM_DELETE_WINDOW client message from another X client
+(tests/x11_helpers.py).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import itertools
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from x11_helpers import send_wm_delete, xvfb
 
 from biofeedback.display.prompt import PromptFrame
 from biofeedback.display.window import CIRCLE_COLOUR, MIN_RADIUS, WindowPrompt, display_available
@@ -33,18 +31,8 @@ ImageGrab = pytest.importorskip("PIL.ImageGrab")
 @pytest.fixture(scope="module")
 def xdisplay() -> Iterator[str]:
     """A private virtual X display, ":N"."""
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              pass_fds=(write,), stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as f:
-        number = f.readline().strip()
-    assert number, "Xvfb did not start"
-    try:
-        yield f":{number}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with xvfb() as display:
+        yield display
 
 
 def frame(fullness: float, part: str, t_s: float = 60.0) -> PromptFrame:
@@ -114,38 +102,6 @@ def test_the_first_frames_before_any_beat_and_breaths_without_inhale_ends(xdispl
         f = frame(1.0, "exhale")
         window.show(PromptFrame.of_breath(f, hr_t_s=f.hr_t_s, hr_bpm=f.hr_bpm, breath_onsets_s=f.breath_onsets_s))
         assert window.frames_shown == 2 and circle_pixels(xdisplay) > 10 * empty > 0
-
-
-class _XClientMessageEvent(ctypes.Structure):
-    _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
-                ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
-                ("format", ctypes.c_int), ("data", ctypes.c_long * 5)]
-
-
-class _XEvent(ctypes.Union):
-    _fields_ = [("xclient", _XClientMessageEvent), ("pad", ctypes.c_long * 24)]
-
-
-def send_wm_delete(xdisplay: str, window_id: int) -> None:
-    """Ask the window to close as a window manager does: a WM_DELETE_WINDOW client message."""
-    x11 = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11") or "libX11.so.6")
-    x11.XOpenDisplay.restype = ctypes.c_void_p
-    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    x11.XInternAtom.restype = ctypes.c_ulong
-    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
-    x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
-    x11.XFlush.argtypes = x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    dpy = x11.XOpenDisplay(xdisplay.encode())
-    assert dpy, "cannot open the X display"
-    event = _XEvent()
-    event.xclient.type = 33  # ClientMessage
-    event.xclient.window = window_id
-    event.xclient.message_type = x11.XInternAtom(dpy, b"WM_PROTOCOLS", False)
-    event.xclient.format = 32
-    event.xclient.data[0] = x11.XInternAtom(dpy, b"WM_DELETE_WINDOW", False)
-    assert x11.XSendEvent(dpy, window_id, False, 0, ctypes.byref(event))
-    x11.XFlush(dpy)
-    x11.XCloseDisplay(dpy)
 
 
 def test_closing_the_window_is_reported_once_and_ends_drawing(xdisplay: str) -> None:

@@ -60,3 +60,17 @@ def test_streaming_band_routes_equal_the_batch_band_powers(
     scale = float(np.max(expected))
     np.testing.assert_allclose(fft_route, expected, rtol=0, atol=1e-10 * scale)
     np.testing.assert_allclose(factor_route, expected, rtol=0, atol=1e-9 * scale)
+
+
+def test_the_hann_window_and_detrending_are_scipys_bit_for_bit() -> None:
+    import scipy.signal
+
+    from biofeedback.hrv._spectral import detrend_rows, hann_window
+
+    for n in [*range(1, 300), 512, 1024, 4096]:
+        np.testing.assert_array_equal(hann_window(n), scipy.signal.get_window("hann", n))
+    rng = np.random.default_rng(2)
+    for shape in [(1, 8), (3, 7), (40, 256), (300, 512)]:
+        x = 1000.0 + 50.0 * rng.standard_normal(shape) + np.arange(shape[1]) * 0.3
+        for kind in ("constant", "linear"):
+            np.testing.assert_array_equal(detrend_rows(x, kind), scipy.signal.detrend(x, axis=-1, type=kind))

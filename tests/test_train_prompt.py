@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import shutil
 import subprocess
@@ -101,59 +99,14 @@ def test_a_train_run_in_a_terminal_with_ratings_before_and_after(pane: Pane) -> 
 # ---------------------------------------------------------------------------- the window
 
 
-def _x11() -> ctypes.CDLL:
-    x11 = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11") or "libX11.so.6")
-    x11.XOpenDisplay.restype = ctypes.c_void_p
-    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    x11.XDefaultRootWindow.restype = ctypes.c_ulong
-    x11.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
-    x11.XQueryTree.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong),
-                               ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.POINTER(ctypes.c_ulong)),
-                               ctypes.POINTER(ctypes.c_uint)]
-    x11.XFetchName.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_char_p)]
-    x11.XFree.argtypes = [ctypes.c_void_p]
-    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    return x11
-
-
-def window_named(xdisplay: str, name: str) -> int | None:
-    """The id of the top-level window called ``name`` on the display, if there is one."""
-    x11 = _x11()
-    dpy = x11.XOpenDisplay(xdisplay.encode())
-    assert dpy, "cannot open the X display"
-    try:
-        root, parent = ctypes.c_ulong(), ctypes.c_ulong()
-        children = ctypes.POINTER(ctypes.c_ulong)()
-        n = ctypes.c_uint()
-        assert x11.XQueryTree(dpy, x11.XDefaultRootWindow(dpy), ctypes.byref(root), ctypes.byref(parent),
-                              ctypes.byref(children), ctypes.byref(n))
-        found = None
-        for i in range(n.value):
-            title = ctypes.c_char_p()
-            if x11.XFetchName(dpy, children[i], ctypes.byref(title)) and title.value is not None:
-                if title.value.decode() == name:
-                    found = int(children[i])
-                x11.XFree(title)
-        if n.value:
-            x11.XFree(children)
-        return found
-    finally:
-        x11.XCloseDisplay(dpy)
-
-
 def test_closing_the_window_ends_the_session_cleanly_and_keeps_it(tmp_path: Path) -> None:
     if shutil.which("Xvfb") is None:
         pytest.skip("needs Xvfb (.ci/run installs xvfb)")
     pytest.importorskip("tkinter")
-    from test_prompt_window import circle_pixels, send_wm_delete
+    from test_prompt_window import circle_pixels
+    from x11_helpers import send_wm_delete, window_named, xvfb
 
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              pass_fds=(write,), stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as f:
-        xdisplay = f":{f.readline().strip()}"
-    try:
+    with xvfb() as xdisplay:
         proc = subprocess.Popen([sys.executable, "-m", "biofeedback", "train", "--source", str(SAMPLE), "--preset",
                                  "fixed:6", "--speed", "2", "--no-rating"],  # --ui: the window, as a display exists
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -169,9 +122,6 @@ def test_closing_the_window_ends_the_session_cleanly_and_keeps_it(tmp_path: Path
         assert circle_pixels(xdisplay) > 0  # the breathing circle is drawn
         send_wm_delete(xdisplay, window)
         stdout, stderr = proc.communicate(timeout=WAIT_S)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert "ended early (it is kept)." in stdout

@@ -1,8 +1,9 @@
 """The history in words: the ``sessions`` table, a session's top lines, the trend headline.
 
 Numbers come from :mod:`biofeedback.history`; this module only words and lays them out.
-The table is plain aligned text that fits an 80-column terminal (the date is short, the
-source cut to 8 characters).
+The table is plain aligned text that fits an 80-column terminal: the date is short, and the
+source has all the room the other columns leave (a simulated person's ``sim:SEED`` whole, so
+that the same session can be run again; only a long file name is cut).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ TABLE_COLUMNS: Final[tuple[str, ...]] = (
     "id", "date", "min", "source", "heart rate", "drop", "pace", "quality", "pain", "tension",
 )
 _DASH: Final[str] = "–"
-_SOURCE_WIDTH: Final[int] = 8
+_MIN_SOURCE_WIDTH: Final[int] = 8  # however wide the other columns
 
 
 def _num(x: float | None, fmt: str) -> str:
@@ -29,7 +30,8 @@ def _num(x: float | None, fmt: str) -> str:
 
 
 def table_cells(row: SessionRow) -> tuple[str, ...]:
-    """The cells of one session in the order of :data:`TABLE_COLUMNS`.
+    """The cells of one session in the order of :data:`TABLE_COLUMNS`, the source whole
+    (``*`` after it: not complete); :func:`sessions_table` fits it to the width.
 
     Examples
     --------
@@ -43,9 +45,7 @@ def table_cells(row: SessionRow) -> tuple[str, ...]:
     """
     hr = _DASH if row.baseline_hr_bpm is None and row.final_hr_bpm is None else (
         f"{_num(row.baseline_hr_bpm, '.0f')} → {_num(row.final_hr_bpm, '.0f')}")
-    source = row.source if len(row.source) <= _SOURCE_WIDTH else row.source[: _SOURCE_WIDTH - 1] + "…"
-    if row.status != "complete":
-        source += "*"
+    source = row.source if row.status == "complete" else row.source + "*"
     pain, tension = rating_cells(row.ratings)
     return (
         str(row.session_id),
@@ -59,6 +59,14 @@ def table_cells(row: SessionRow) -> tuple[str, ...]:
         pain or _DASH,
         tension or _DASH,
     )
+
+
+def _cut(source: str, width: int) -> str:
+    """``source`` in ``width`` characters, its end replaced by "…" if it is longer (the ``*`` kept)."""
+    if len(source) <= width:
+        return source
+    mark = "*" if source.endswith("*") else ""
+    return source[: width - 1 - len(mark)] + "…" + mark
 
 
 _RIGHT: Final[frozenset[str]] = frozenset({"id", "min", "drop", "pace", "quality"})
@@ -81,6 +89,11 @@ def sessions_table(rows: Sequence[SessionRow], out: TextIO, *, width: int = 80) 
             cells = (cells[0], f"{r.start_local:%Y-%m-%d}", *cells[2:])
         table.append(cells)
     widths = [max(len(name), *(len(c[i]) for c in table)) for i, name in enumerate(TABLE_COLUMNS)]
+    at = TABLE_COLUMNS.index("source")
+    room = width - (sum(widths) - widths[at]) - (len(widths) - 1)  # what the other columns and spaces leave
+    if widths[at] > room:
+        widths[at] = max(room, _MIN_SOURCE_WIDTH, len("source"))
+        table = [(*c[:at], _cut(c[at], widths[at]), *c[at + 1:]) for c in table]
 
     def line(cells: Sequence[str]) -> str:
         return " ".join(c.rjust(w) if name in _RIGHT else c.ljust(w)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from biofeedback.display.summary import mm_ss
+from biofeedback.display.summary import mm_ss, plural
 from biofeedback.outcome import SessionOutcome
 
 __all__ = ["outcome_lines"]
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def outcome_lines(o: SessionOutcome) -> list[str]:
@@ -28,7 +24,7 @@ def outcome_lines(o: SessionOutcome) -> list[str]:
     Resonance pace found: 5.5 breaths/min.
     Signal: 3 beats corrected as artefacts (0.5%); 1 gap of 4.2 s in all.
     """
-    lines = [f"Session: {mm_ss(o.duration_s)} (mm:ss), {_plural(o.n_beats, 'beat')}"
+    lines = [f"Session: {mm_ss(o.duration_s)} (mm:ss), {plural(o.n_beats, 'beat')}"
              + (", ended early (it is kept)." if o.ended_early else ".")]
     if o.baseline_hr_bpm is not None and o.final_hr_bpm is not None:
         drop, pct = o.hr_drop_bpm, o.hr_drop_pct
@@ -46,7 +42,8 @@ def outcome_lines(o: SessionOutcome) -> list[str]:
         lines.append("Heart-rate swing per breath: no whole breath to measure.")
     lines.append(f"Resonance pace found: {o.resonance_bpm:.1f} breaths/min." if o.resonance_bpm is not None
                  else "Resonance pace: not found in this session (too short, or a fixed pace).")
-    gaps = ("no gaps" if not o.n_gaps else f"{_plural(o.n_gaps, 'gap')} of {o.gap_total_s:.1f} s in all")
-    lines.append(f"Signal: {_plural(o.n_artefacts, 'beat')} corrected as artefacts ({100 * o.artefact_share:.1f}%); "
+    gaps = ("no gaps" if not o.n_gaps else f"{plural(o.n_gaps, 'gap')} of {o.gap_total_s:.1f} s in all")
+    corrected = "an artefact" if o.n_artefacts == 1 else "artefacts"
+    lines.append(f"Signal: {plural(o.n_artefacts, 'beat')} corrected as {corrected} ({100 * o.artefact_share:.1f}%); "
                  f"{gaps}.")
     return lines

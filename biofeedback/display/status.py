@@ -24,7 +24,7 @@ from collections import deque
 from typing import Final, TextIO
 
 from biofeedback.beats import Beat, BeatFlags
-from biofeedback.display.summary import mm_ss
+from biofeedback.display.summary import mm_ss, plural
 from biofeedback.hrv import SlidingHRV
 from biofeedback.pieces import Piece, SessionEvent
 from biofeedback.recording import LinkEvent, Recording
@@ -66,7 +66,7 @@ class RecordStatus(Piece):
             variation = f"{label} in {math.ceil(RMSSD_WINDOW_S - covered_s)} s"
         else:
             variation = f"{label} after {RMSSD_MIN_BEATS} beats"
-        return f"{mm_ss(t_s)}  {heart} · {variation} · {self.beats} beats"
+        return f"{mm_ss(t_s)}  {heart} · {variation} · {plural(self.beats, 'beat')}"
 
     def beat(self, beat: Beat) -> None:
         """One more beat."""

@@ -21,11 +21,12 @@ from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.interpolate import CubicSpline  # type: ignore[import-untyped]
-from scipy.signal import detrend as signal_detrend  # type: ignore[import-untyped]
-from scipy.signal import get_window, lombscargle
 
 from biofeedback.errors import InvalidInputError
+
+# scipy is imported inside the functions that need it: importing scipy.signal costs ~0.4 s of
+# CPU and scipy.interpolate ~0.4 s more, and most callers (a replay, the live prompt) only need
+# the Hann window and the detrending below, which are numpy.
 
 __all__ = [
     "DEFAULT_FS_HZ",
@@ -35,6 +36,8 @@ __all__ = [
     "band_peak_hz",
     "band_power",
     "check_band",
+    "detrend_rows",
+    "hann_window",
     "local_peak_index",
     "lomb_psd",
     "parabolic_peak",
@@ -102,6 +105,8 @@ def resample_on_times(t_s: FloatArray, values: FloatArray, fs_hz: float) -> tupl
     """
     n = math.floor((t_s[-1] - t_s[0]) * fs_hz + 1e-9) + 1
     grid_s = t_s[0] + np.arange(n, dtype=np.float64) / fs_hz
+    from scipy.interpolate import CubicSpline  # type: ignore[import-untyped]
+
     spline = CubicSpline(t_s, values, bc_type="not-a-knot")
     return grid_s, np.asarray(spline(grid_s), dtype=np.float64)
 
@@ -143,18 +148,61 @@ def welch_psd(
     """
     seg = min(int(nperseg), x.size)
     n_fft = max(int(nfft), seg)
-    window = get_window("hann", seg)  # periodic Hann, as scipy.signal.welch uses
+    window = hann_window(seg)  # periodic Hann, as scipy.signal.welch uses
     segments = np.lib.stride_tricks.sliding_window_view(x, seg)[:: seg - seg // 2]
     power = np.zeros(n_fft // 2 + 1)
     # a few hundred segments at a time: a day of beats needs no more than ~10 MB here
     for start in range(0, segments.shape[0], WELCH_CHUNK_SEGMENTS):
-        chunk = signal_detrend(segments[start : start + WELCH_CHUNK_SEGMENTS], type=detrend, axis=-1) * window
+        chunk = detrend_rows(segments[start : start + WELCH_CHUNK_SEGMENTS], detrend) * window
         spectrum = np.fft.rfft(chunk, n_fft, axis=-1)
         power += np.sum(spectrum.real**2 + spectrum.imag**2, axis=0)
     psd: FloatArray = power / (fs_hz * float(np.sum(window * window)) * segments.shape[0])
     psd[1 : None if n_fft % 2 else -1] *= 2.0  # one-sided: fold the negative frequencies
     freq_hz: FloatArray = np.fft.rfftfreq(n_fft, 1.0 / fs_hz).astype(np.float64)
     return freq_hz, psd
+
+
+def hann_window(n: int) -> FloatArray:
+    """The periodic (DFT-even) Hann window of ``n`` samples.
+
+    The same values, bit for bit, as ``scipy.signal.get_window("hann", n)`` (scipy's
+    ``general_cosine`` with coefficients 0.5, 0.5 on ``n + 1`` points, the last dropped),
+    without importing :mod:`scipy.signal`.
+
+    Examples
+    --------
+    >>> hann_window(4).tolist()
+    [0.0, 0.5, 1.0, 0.5]
+    """
+    if n <= 1:
+        return np.ones(n, dtype=np.float64)
+    fac = np.linspace(-np.pi, np.pi, n + 1, dtype=np.float64)
+    w = np.zeros(n + 1, dtype=np.float64)
+    for k, a in enumerate((0.5, 1.0 - 0.5)):
+        w += a * np.cos(k * fac)
+    return w[:-1]
+
+
+def detrend_rows(x: FloatArray, kind: Literal["constant", "linear"]) -> FloatArray:
+    """Each row of ``x`` with its mean (``"constant"``) or its least-squares line (``"linear"``) removed.
+
+    The same values, bit for bit, as ``scipy.signal.detrend(x, axis=-1, type=kind)``: the
+    line is fitted on the abscissa ``1/N, 2/N, ..., 1`` by :func:`scipy.linalg.lstsq`, all
+    rows at once, as scipy does; only :mod:`scipy.linalg` is imported (for ``"linear"``).
+    """
+    if kind == "constant":
+        return np.asarray(x - np.mean(x, -1, keepdims=True), dtype=np.float64)
+    if kind != "linear":
+        raise InvalidInputError(f"detrend must be 'constant' or 'linear', got {kind!r}")
+    from scipy import linalg  # type: ignore[import-untyped]
+
+    n = x.shape[-1]
+    cols = np.moveaxis(x, -1, 0).reshape(n, -1).astype(np.float64, copy=True)
+    a = np.ones((n, 2), np.float64)
+    a[:, 0] = np.arange(1, n + 1, dtype=np.float64) / n
+    coef = linalg.lstsq(a, cols)[0]
+    cols = cols - a @ coef
+    return np.asarray(np.moveaxis(cols.reshape(np.moveaxis(x, -1, 0).shape), 0, -1), dtype=np.float64)
 
 
 def lomb_psd(t_s: FloatArray, y: FloatArray, freq_hz: FloatArray) -> FloatArray:
@@ -180,6 +228,8 @@ def lomb_psd(t_s: FloatArray, y: FloatArray, freq_hz: FloatArray) -> FloatArray:
     ndarray
         Density at ``freq_hz``, (unit of y)²/Hz.
     """
+    from scipy.signal import lombscargle  # type: ignore[import-untyped]
+
     yc = y - np.mean(y)
     p = lombscargle(t_s, yc, 2.0 * np.pi * freq_hz, normalize=False)
     dt_s = (t_s[-1] - t_s[0]) / (t_s.size - 1)
