@@ -63,15 +63,10 @@ def add_show_options(p: argparse.ArgumentParser) -> None:
 
 
 def _open_store(data_dir: Path | None) -> SessionStore:
-    from biofeedback.errors import StoreError
-    from biofeedback.paths import store_path
+    from biofeedback.paths import existing_store_path
     from biofeedback.store import SessionStore
 
-    path = store_path(data_dir)
-    if not path.is_file():
-        raise StoreError(f"no session store at {path}: 'biofeedback train' or 'biofeedback import' makes one "
-                         "(or give --data-dir)")
-    return SessionStore(path)
+    return SessionStore(existing_store_path(data_dir))
 
 
 def _progress(items: list[_T], what: str) -> Iterator[_T]:
