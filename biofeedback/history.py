@@ -60,7 +60,7 @@ import numpy.typing as npt
 
 from biofeedback.errors import InvalidInputError
 from biofeedback.hr_drop import hr_drop_bpm
-from biofeedback.ratings import RatedLike, RatingSeries, Ratings, rating_series
+from biofeedback.ratings import RatedLike, Ratings, RatingSeries, rating_series
 
 if TYPE_CHECKING:  # the metrics (scipy) are imported where figures are computed: `sessions` needs none
     from biofeedback.analysis import Corrected
