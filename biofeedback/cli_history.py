@@ -105,16 +105,13 @@ def _figure_out(fig: Any, out_path: Path | None, force: bool, out: TextIO, title
 
 
 def _check_out(out_path: Path | None, force: bool) -> None:
-    from biofeedback.display.window import display_available
-    from biofeedback.errors import DisplayUnavailableError
     from biofeedback.formats import check_writable
+    from biofeedback.plots import check_window
 
     if out_path is not None:
         check_writable(out_path, force=force)
-    elif not display_available():
-        from biofeedback.plots import _NO_WINDOW
-
-        raise DisplayUnavailableError(_NO_WINDOW)
+    else:
+        check_window()
 
 
 def _sessions(args: argparse.Namespace, out: TextIO) -> int:
