@@ -63,15 +63,10 @@ def add_show_options(p: argparse.ArgumentParser) -> None:
 
 
 def _open_store(data_dir: Path | None) -> SessionStore:
-    from biofeedback.errors import StoreError
-    from biofeedback.paths import store_path
+    from biofeedback.paths import existing_store_path
     from biofeedback.store import SessionStore
 
-    path = store_path(data_dir)
-    if not path.is_file():
-        raise StoreError(f"no session store at {path}: 'biofeedback train' or 'biofeedback import' makes one "
-                         "(or give --data-dir)")
-    return SessionStore(path)
+    return SessionStore(existing_store_path(data_dir))
 
 
 def _progress(items: list[_T], what: str) -> Iterator[_T]:
@@ -110,16 +105,13 @@ def _figure_out(fig: Any, out_path: Path | None, force: bool, out: TextIO, title
 
 
 def _check_out(out_path: Path | None, force: bool) -> None:
-    from biofeedback.display.window import display_available
-    from biofeedback.errors import DisplayUnavailableError
     from biofeedback.formats import check_writable
+    from biofeedback.plots import check_window
 
     if out_path is not None:
         check_writable(out_path, force=force)
-    elif not display_available():
-        from biofeedback.plots import _NO_WINDOW
-
-        raise DisplayUnavailableError(_NO_WINDOW)
+    else:
+        check_window()
 
 
 def _sessions(args: argparse.Namespace, out: TextIO) -> int:

@@ -88,19 +88,14 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _export(args: argparse.Namespace, out: TextIO) -> int:
-    from biofeedback.errors import StoreError
     from biofeedback.formats import check_writable, open_private
     from biofeedback.interchange import export_session
-    from biofeedback.paths import store_path
+    from biofeedback.paths import existing_store_path
     from biofeedback.store import SessionStore
 
     if args.out is not None:
         check_writable(args.out, force=args.force)
-    path = store_path(args.data_dir)
-    if not path.is_file():
-        raise StoreError(f"no session store at {path}: 'biofeedback train' or 'biofeedback import' makes one "
-                         "(or give --data-dir)")
-    with SessionStore(path) as store:
+    with SessionStore(existing_store_path(args.data_dir)) as store:
         text = export_session(store, args.id, args.format)
         n_beats = store.session(args.id).n_beats
     if args.out is None:

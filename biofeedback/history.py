@@ -59,7 +59,8 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.errors import InvalidInputError
-from biofeedback.ratings import RatingSeries, Ratings, rating_series
+from biofeedback.hr_drop import hr_drop_bpm
+from biofeedback.ratings import RatedLike, Ratings, RatingSeries, rating_series
 
 if TYPE_CHECKING:  # the metrics (scipy) are imported where figures are computed: `sessions` needs none
     from biofeedback.analysis import Corrected
@@ -103,11 +104,10 @@ TREND_FIELDS: Final[tuple[str, ...]] = (
 """The figures a trend has, as :class:`SessionFigures` and :class:`Trends` attributes."""
 
 
-class StoredLike(Protocol):
-    """What is read of a stored session's row (:class:`biofeedback.store.StoredSession`)."""
+class StoredLike(RatedLike, Protocol):
+    """What is read of a stored session's row (:class:`biofeedback.store.StoredSession`): its
+    id and ratings (:class:`~biofeedback.ratings.RatedLike`), and these."""
 
-    @property
-    def id(self) -> int: ...
     @property
     def meta(self) -> RecordingMeta: ...
     @property
@@ -124,14 +124,6 @@ class StoredLike(Protocol):
     def resonance_bpm(self) -> float | None: ...
     @property
     def quality(self) -> float | None: ...
-    @property
-    def pain_before(self) -> int | None: ...
-    @property
-    def tension_before(self) -> int | None: ...
-    @property
-    def pain_after(self) -> int | None: ...
-    @property
-    def tension_after(self) -> int | None: ...
 
 
 class EventLike(Protocol):
@@ -204,7 +196,7 @@ def session_row(s: StoredLike) -> SessionRow:
         status=s.status,
         baseline_hr_bpm=base,
         final_hr_bpm=final,
-        hr_drop_bpm=None if base is None or final is None else base - final,
+        hr_drop_bpm=hr_drop_bpm(base, final),
         resonance_bpm=_finite(s.resonance_bpm),
         quality=_finite(s.quality),
         ratings=Ratings.of(s),
@@ -476,7 +468,7 @@ def session_figures(
         minutes=float(recording.duration_s) / 60.0,
         baseline_hr_bpm=base,
         final_hr_bpm=final,
-        hr_drop_bpm=None if base is None or final is None else base - final,
+        hr_drop_bpm=hr_drop_bpm(base, final),
         ln_rmssd=ln_rmssd,
         swing_bpm=swing,
         swing_at_resonance=at_resonance,

@@ -45,6 +45,7 @@ from biofeedback import hrv
 from biofeedback.analysis import correct_recording
 from biofeedback.artifacts import MIN_INTERVALS
 from biofeedback.beats import Gap
+from biofeedback.hr_drop import hr_drop_bpm, hr_drop_pct
 from biofeedback.recording import Recording
 
 __all__ = ["HR_WINDOW_S", "SWING_BREATHS", "SessionOutcome", "breath_swings_bpm", "paced_breaths", "session_outcome"]
@@ -108,17 +109,12 @@ class SessionOutcome:
     @property
     def hr_drop_bpm(self) -> float | None:
         """Baseline minus final heart rate, beats/min (positive: it fell)."""
-        if self.baseline_hr_bpm is None or self.final_hr_bpm is None:
-            return None
-        return self.baseline_hr_bpm - self.final_hr_bpm
+        return hr_drop_bpm(self.baseline_hr_bpm, self.final_hr_bpm)
 
     @property
     def hr_drop_pct(self) -> float | None:
         """The drop as a percentage of the baseline."""
-        drop = self.hr_drop_bpm
-        if drop is None or not self.baseline_hr_bpm:
-            return None
-        return 100.0 * drop / self.baseline_hr_bpm
+        return hr_drop_pct(self.baseline_hr_bpm, self.final_hr_bpm)
 
     def summary(self) -> dict[str, float | int | bool | None]:
         """Every figure by name, with the drop: the JSON summary the store keeps (its keys

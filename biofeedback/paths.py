@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Final
 
-from biofeedback.errors import FileFormatError
+from biofeedback.errors import FileFormatError, StoreError
 
-__all__ = ["CALM_LINES_FILE", "HOME_ENV", "STORE_FILE", "calm_lines_path", "data_dir", "new_file", "store_path"]
+__all__ = ["CALM_LINES_FILE", "HOME_ENV", "STORE_FILE", "calm_lines_path", "data_dir", "existing_store_path", "new_file", "store_path"]
 
 HOME_ENV: Final[str] = "BIOFEEDBACK_HOME"
 PRIVATE_DIR_MODE: Final[int] = 0o700
@@ -77,3 +77,18 @@ def store_path(folder: str | os.PathLike[str] | None = None) -> Path:
     ``folder`` (a command's ``--data-dir``) when given, else :func:`data_dir`. The file may
     not be there yet."""
     return (data_dir() if folder is None else Path(folder).expanduser()) / STORE_FILE
+
+
+def existing_store_path(folder: str | os.PathLike[str] | None = None) -> Path:
+    """:func:`store_path`, for a command that only reads the store (and must not create one).
+
+    Raises
+    ------
+    StoreError
+        There is no store there yet, with what makes one.
+    """
+    path = store_path(folder)
+    if not path.is_file():
+        raise StoreError(f"no session store at {path}: 'biofeedback train' or 'biofeedback import' makes one "
+                         "(or give --data-dir)")
+    return path

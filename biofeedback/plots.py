@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from biofeedback.history import PaceChange, SessionFigures, Trends
 
-__all__ = ["save_figure", "session_figure", "show_figure", "trend_figure"]
+__all__ = ["check_window", "save_figure", "session_figure", "show_figure", "trend_figure"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -347,6 +347,21 @@ def _day_axis(ax: Axes, origin: dt.date, day: FloatArray) -> None:
     ax.set_xlabel(f"time of day, {when(x0):%d %B %Y}" if one_day else "day and time")
 
 
+def check_window() -> None:
+    """Raise unless there is a display to show a figure on (:func:`show_figure`'s first check),
+    so that a command can say so before it does the work of drawing.
+
+    Raises
+    ------
+    DisplayUnavailableError
+        No display to open a window on.
+    """
+    from biofeedback.display.window import display_available
+
+    if not display_available():
+        raise DisplayUnavailableError(_NO_WINDOW)
+
+
 def show_figure(fig: Figure, title: str = "biofeedback") -> None:
     """Show ``fig`` in a window of its own (Tk) until the person closes it.
 
@@ -357,10 +372,7 @@ def show_figure(fig: Figure, title: str = "biofeedback") -> None:
     DisplayUnavailableError
         No display to open a window on, or no Tk in this Python.
     """
-    from biofeedback.display.window import display_available
-
-    if not display_available():
-        raise DisplayUnavailableError(_NO_WINDOW)
+    check_window()
     try:
         import tkinter
     except ImportError:

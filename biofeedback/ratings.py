@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["RATING_MAX", "RATING_MIN", "RATING_NAMES", "RatingSeries", "Ratings", "check_rating", "rating_series"]
+__all__ = ["RATING_MAX", "RATING_MIN", "RATING_NAMES", "RatedLike", "RatingSeries", "Ratings", "check_rating", "rating_series"]
 
 RATING_MIN: Final[int] = 0  # no pain / not tense at all
 RATING_MAX: Final[int] = 10  # the worst pain / tension the person can imagine
@@ -52,7 +52,7 @@ def check_rating(name: str, value: object) -> int | None:
     return int(value)
 
 
-class _RatedLike(Protocol):
+class RatedLike(Protocol):
     """What :func:`rating_series` reads of a stored session (:class:`biofeedback.store.StoredSession`)."""
 
     @property
@@ -99,7 +99,7 @@ class Ratings:
             check_rating(name, getattr(self, name))
 
     @classmethod
-    def of(cls, session: _RatedLike) -> Ratings:
+    def of(cls, session: RatedLike) -> Ratings:
         """The ratings stored with a session (a :class:`biofeedback.store.StoredSession`)."""
         return cls(session.pain_before, session.tension_before, session.pain_after, session.tension_after)
 
@@ -170,7 +170,7 @@ class RatingSeries:
         return bool(any(np.isfinite(getattr(self, name)).any() for name in RATING_NAMES))
 
 
-def rating_series(sessions: Sequence[_RatedLike], order: Sequence[int | None] | None = None) -> RatingSeries:
+def rating_series(sessions: Sequence[RatedLike], order: Sequence[int | None] | None = None) -> RatingSeries:
     """The ratings of stored sessions as arrays.
 
     Parameters

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from biofeedback.errors import FileFormatError
-from biofeedback.paths import HOME_ENV, data_dir, new_file
+from biofeedback.errors import FileFormatError, StoreError
+from biofeedback.paths import HOME_ENV, STORE_FILE, data_dir, existing_store_path, new_file
 
 
 def test_biofeedback_home_is_the_data_folder_created_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,3 +48,11 @@ def test_new_names_are_time_stamped_and_never_taken(tmp_path: Path) -> None:
     first.write_text("")
     second = new_file("demo", "csv", folder=tmp_path, now=now)
     assert second == tmp_path / "demo-20261202-070509-2.csv"
+
+
+def test_a_store_to_read_must_be_there_and_is_never_made(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="^no session store at .*'biofeedback train' or 'biofeedback import'"):
+        existing_store_path(tmp_path)
+    assert not (tmp_path / STORE_FILE).exists()  # nothing was created
+    (tmp_path / STORE_FILE).write_bytes(b"")
+    assert existing_store_path(tmp_path) == tmp_path / STORE_FILE

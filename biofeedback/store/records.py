@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from biofeedback.hr_drop import hr_drop_bpm, hr_drop_pct
 from biofeedback.recording import RecordingMeta
 
 __all__ = ["BeatTable", "Event", "Frame", "StoredSession"]
@@ -85,17 +86,12 @@ class StoredSession:
     @property
     def hr_drop_bpm(self) -> float | None:
         """Baseline minus final heart rate, beats/min (positive: it fell)."""
-        if self.baseline_hr_bpm is None or self.final_hr_bpm is None:
-            return None
-        return self.baseline_hr_bpm - self.final_hr_bpm
+        return hr_drop_bpm(self.baseline_hr_bpm, self.final_hr_bpm)
 
     @property
     def hr_drop_pct(self) -> float | None:
         """The drop as a percentage of the baseline heart rate."""
-        drop = self.hr_drop_bpm
-        if drop is None or not self.baseline_hr_bpm:
-            return None
-        return 100.0 * drop / self.baseline_hr_bpm
+        return hr_drop_pct(self.baseline_hr_bpm, self.final_hr_bpm)
 
 
 @dataclass(frozen=True, eq=False)
