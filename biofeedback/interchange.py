@@ -149,10 +149,10 @@ def export_csv(store: SessionStore, session_id: int) -> str:
     SessionNotFoundError
         No such session.
     """
-    row = store.session(session_id)
-    rec = store.recording(session_id)
-    beats = store.beat_table(session_id)
-    others = [e for e in store.events(session_id) if e.kind not in _OWN_LINES]
+    with store.snapshot():  # the row, beats and events of one moment (a live session may be adding to them)
+        row = store.session(session_id)
+        rec, beats = store.recording_and_beats(session_id)
+        others = [e for e in store.events(session_id) if e.kind not in _OWN_LINES]
     lines = meta_lines(row.meta, SESSION_CSV_FORMAT)
     lines.append(_comment("status", row.status))
     if row.end_utc is not None:
