@@ -322,7 +322,6 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
     """
     from biofeedback.cli import _stop_on_signals
     from biofeedback.display.calm import CalmLines
-    from biofeedback.display.terminal import ProgressLine, TerminalPrompt
     from biofeedback.guide import BreathGuide
     from biofeedback.outcome import session_outcome
     from biofeedback.pieces import Piece
@@ -378,11 +377,14 @@ async def run_plan(plan: TrainPlan, out: TextIO, *, before: dict[str, int] | Non
             from biofeedback.display.window import WindowPrompt
 
             screens.append(stack.enter_context(WindowPrompt(on_close=session.stop)))
-        elif plan.ui == "terminal":
-            screens.append(stack.enter_context(TerminalPrompt()))
-        elif plan.ui == "sound":
-            screens.append(stack.enter_context(TerminalPrompt(mode="minimal", hint=EYES_CLOSED_HINT)))
+        elif plan.ui in ("terminal", "sound"):
+            from biofeedback.display.terminal import TerminalPrompt  # rich: only for a prompt
+
+            screens.append(stack.enter_context(TerminalPrompt() if plan.ui == "terminal" else
+                                               TerminalPrompt(mode="minimal", hint=EYES_CLOSED_HINT)))
         else:
+            from biofeedback.display.progress import ProgressLine
+
             screens.append(stack.enter_context(ProgressLine(out)))
         prompt.screens = screens
 

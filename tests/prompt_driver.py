@@ -19,7 +19,8 @@ from typing import Any
 
 from biofeedback.display.calm import CalmLines
 from biofeedback.display.prompt import PromptFrame
-from biofeedback.display.terminal import ProgressLine, TerminalPrompt
+from biofeedback.display.progress import ProgressLine
+from biofeedback.display.terminal import TerminalPrompt
 
 # One breath at 6 breaths/min, 40% of it breathing in: (fullness, part, part_left_s, heart rate bpm).
 STEPS: list[tuple[float, str, float, float]] = [

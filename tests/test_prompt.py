@@ -22,7 +22,8 @@ from biofeedback.display.prompt import (
     time_words,
     trend_arrow,
 )
-from biofeedback.display.terminal import ProgressLine, TerminalPrompt, disc_lines
+from biofeedback.display.progress import ProgressLine
+from biofeedback.display.terminal import TerminalPrompt, disc_lines
 from biofeedback.errors import InvalidInputError
 
 

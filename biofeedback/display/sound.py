@@ -41,12 +41,13 @@ FullnessAt = Callable[[npt.NDArray[np.float64]], npt.ArrayLike]
 def load_sounddevice() -> ModuleType:
     """Import sounddevice, or raise :class:`SoundUnavailableError` naming what to install."""
     try:
-        import sounddevice
+        import sounddevice  # type: ignore[import-untyped, import-not-found, unused-ignore]  # no stubs
     except ImportError:
         raise SoundUnavailableError(f"sound needs the sounddevice package: {INSTALL_HINT}") from None
     except OSError:  # sounddevice is there but the PortAudio library is not
         raise SoundUnavailableError(f"sound needs the PortAudio library: {INSTALL_HINT}") from None
-    return sounddevice
+    module: ModuleType = sounddevice
+    return module
 
 
 def output_lead_s(current_s: float, dac_s: float, fallback_s: float) -> float:

@@ -1,4 +1,4 @@
-"""The breathing prompt in a terminal, drawn with ``rich``; and the plain progress line.
+"""The breathing prompt in a terminal, drawn with ``rich``.
 
 :class:`TerminalPrompt` fills an 80×24 terminal (the alternate screen, so the person's
 scrollback is left as it was): a disc of block characters that grows while you breathe in
@@ -6,7 +6,7 @@ and shrinks while you breathe out, "breathe in" / "breathe out" with a count, an
 the pace, heart rate, swing per breath with its trend, the coach's stage and reason, the
 session time, the strap's battery and signal quality, a reconnecting notice and the calm
 line. ``mode="minimal"`` is one dim line instead, for eyes-closed practice where the sound
-leads. :class:`ProgressLine` is the ``--ui none`` line: no prompt, just progress.
+leads. (The ``--ui none`` line, with no prompt, is :mod:`biofeedback.display.progress`.)
 
 ``rich`` (rather than escape codes of our own) finds the terminal's size and colour
 support, hides the cursor and gives it back, and enters and leaves the alternate screen.
@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
-import os
 import signal
 import textwrap
 import threading
 from dataclasses import dataclass
 from types import FrameType, TracebackType
-from typing import Any, Final, Literal, Self, TextIO
+from typing import Any, Final, Literal, Self
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -41,13 +39,12 @@ from biofeedback.display.prompt import (
     battery_words,
     count_words,
     part_words,
-    progress_words,
     signal_words,
     swing_words,
     time_words,
 )
 
-__all__ = ["ProgressLine", "TerminalPrompt", "disc_lines"]
+__all__ = ["TerminalPrompt", "disc_lines"]
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +54,6 @@ MIN_RADIUS_PX: Final[float] = 2.5  # the disc's radius at empty lungs, half-row 
 MAX_RADIUS_PX: Final[float] = 14.5  # at full lungs
 OTHER_ROWS: Final[int] = 7  # rows of the full prompt besides the shape (title, words, calm line, hint, blanks)
 RADIUS_STEP_PX: Final[float] = 0.25  # radii are drawn in steps of this (48 sizes from empty to full)
-LINE_EVERY_S: Final[float] = 30.0  # ProgressLine off a terminal: one line per this much session time, s
 PROMPT_COLS: Final[int] = 80  # the prompt's width, columns (it fits an 80×24 terminal)
 LABEL_COLS: Final[int] = 10  # width of the labels beside the shape, columns
 INFO_COLS: Final[int] = PROMPT_COLS - SHAPE_COLS - 3 - LABEL_COLS - 1  # width of the values beside it
@@ -274,60 +270,3 @@ class _View:
     signal: str
     reconnect: str
     calm: str
-
-
-def _columns(out: TextIO) -> int:
-    """The width of the terminal ``out`` writes to, columns (80 where it cannot tell)."""
-    try:
-        return os.get_terminal_size(out.fileno()).columns or 80
-    except (AttributeError, OSError, ValueError):
-        return 80
-
-
-class ProgressLine:
-    """No prompt, one progress line (``--ui none``): time, heart rate, pace, swing, coach stage.
-
-    On a terminal the line is rewritten in place whenever its text changes; elsewhere (a
-    pipe, a log) one line every ``every_s`` of session time, and one when reconnecting
-    starts or ends.
-    """
-
-    def __init__(self, out: TextIO, every_s: float = LINE_EVERY_S) -> None:
-        self.out = out
-        self.tty = out.isatty()
-        self.every_s = every_s
-        self._text = ""
-        self._next_s = every_s
-        self._reconnecting = False
-        self._width = 0
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def show(self, frame: PromptFrame) -> None:
-        """Report ``frame``'s progress."""
-        text = progress_words(frame)
-        if self.tty:
-            if text != self._text:
-                # a line longer than the terminal wraps, and "\r" would rewrite only its last row
-                cols = _columns(self.out) - 1
-                self.out.write("\r" + text[:cols].ljust(min(self._width, cols)))
-                self.out.flush()
-                self._width = max(self._width, len(text))
-        elif frame.elapsed_s >= self._next_s or frame.reconnecting != self._reconnecting:
-            print(text, file=self.out, flush=True)
-            if frame.elapsed_s >= self._next_s:
-                self._next_s = (math.floor(frame.elapsed_s / self.every_s) + 1) * self.every_s
-        self._text = text
-        self._reconnecting = frame.reconnecting
-
-    def close(self) -> None:
-        """End the in-place line (on a terminal)."""
-        if self.tty and self._text:
-            self.out.write("\n")
-            self.out.flush()
-            self._text = ""

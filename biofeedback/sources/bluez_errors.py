@@ -173,7 +173,7 @@ def bluetooth_errors() -> Iterator[None]:
     """
     try:
         yield
-    except (BleakError, OSError, ImportError, *_DBUS_ERRORS) as exc:
+    except (BleakError, OSError, ImportError, *_DBUS_ERRORS) as exc:  # type: ignore[misc]  # mypy: a starred tuple
         mapped = unavailable(exc)
         if mapped is None:
             raise
