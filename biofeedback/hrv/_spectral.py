@@ -71,7 +71,8 @@ def resample_tachogram(rr_ms: FloatArray, fs_hz: float = DEFAULT_FS_HZ) -> tuple
 
     Each interval ``rr_ms[i]`` is placed at the time of the beat that ends it,
     ``t[i] = cumsum(rr_ms)[i] / 1000`` s, and the spline through ``(t, rr_ms)``
-    (:class:`scipy.interpolate.CubicSpline`, ``bc_type="not-a-knot"``) is sampled at
+    (:class:`scipy.interpolate.CubicSpline`'s, ``bc_type="not-a-knot"``, computed in numpy by
+    :func:`biofeedback.hrv._spline.not_a_knot_spline`) is sampled at
     ``t[0] + k / fs_hz`` for every ``k >= 0`` up to ``t[-1]`` inclusive.
 
     Parameters

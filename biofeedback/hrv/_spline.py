@@ -126,11 +126,18 @@ def not_a_knot_spline(x: FloatArray, v: FloatArray, at: FloatArray) -> FloatArra
     """
     x = np.asarray(x, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
+    at = np.asarray(at, dtype=np.float64)
     m = _second_derivatives(x, v)
-    j = np.clip(np.searchsorted(x, at, side="right") - 1, 0, len(x) - 2)
-    h = x[j + 1] - x[j]
-    mj, mk = m[j], m[j + 1]
-    c1 = (v[j + 1] - v[j]) / h - h * (2.0 * mj + mk) / 6.0
-    c3 = (mk - mj) / (6.0 * h)
+    h = np.diff(x)  # each piece as a cubic in u = t - x_j, by Horner's rule
+    c1 = np.diff(v) / h - h * (2.0 * m[:-1] + m[1:]) / 6.0
+    c2 = 0.5 * m[:-1]
+    c3 = np.diff(m) / (6.0 * h)
+    if at.size > 1 and bool(np.all(at[1:] >= at[:-1])):
+        # sorted (a resampling grid): place the knots among the points, not the points among
+        # the knots (fewer searches: a grid has more points than knots)
+        first = np.searchsorted(at, x[1:-1], side="left")  # points before each inner knot
+        j = np.cumsum(np.bincount(first, minlength=at.size + 1)[: at.size])
+    else:
+        j = np.clip(np.searchsorted(x, at, side="right") - 1, 0, len(x) - 2)
     u = at - x[j]
-    return np.asarray(v[j] + u * (c1 + u * (0.5 * mj + u * c3)), dtype=np.float64)
+    return np.asarray(v[j] + u * (c1[j] + u * (c2[j] + u * c3[j])), dtype=np.float64)

@@ -136,7 +136,7 @@ def frequency_domain(
 
     The spectrum is :func:`power_spectrum` with the same ``method``, ``fs_hz``,
     ``nperseg`` and ``nfft``. Default (``"welch"``): beat times from the cumulative sum,
-    not-a-knot cubic spline (:class:`scipy.interpolate.CubicSpline`) resampled at 4 Hz,
+    not-a-knot cubic spline (:class:`scipy.interpolate.CubicSpline`'s, computed in numpy) resampled at 4 Hz,
     mean removed, :func:`scipy.signal.welch` with a Hann window of 256 samples (64 s), 50%
     overlap, nfft 4096, density scaling. A series shorter than 256 samples (64 s) is one
     Hann-windowed segment of its own length (``nperseg`` = number of samples), so a 60 s
