@@ -151,6 +151,47 @@ def run_variant(variant: str, n: int, seed: int, minutes: float,
     return out
 
 
+# The model's noise sources, each with the parameters that zero it (``--noise-budget``).
+NOISE_SOURCES: dict[str, dict[str, float]] = {
+    "Mayer waves": {"mayer_bpm": 0.0},
+    "1/f heart rate": {"pink_bpm": 0.0},
+    "breath depth CV": {"follow_depth_cv": 0.0},
+    "phase drift": {"phase_drift": 0.0},
+    "lapses": {"lapse_per_min": 0.0},
+    "beat jitter": {"jitter_ms": 0.0},
+    "strap artefacts": {"artefact_rate": 0.0},
+}
+
+
+def without(people: list[Person], zero: dict[str, float]) -> list[Person]:
+    """The same people (same parameters otherwise, same seeds) with some noise parameters set."""
+    return [Person(dataclasses.replace(p.params, **zero), seed=p.seed) for p in people]
+
+
+def noise_budget(variant: str, n: int, seed: int, minutes: float, names: list[str]) -> dict[str, Any]:
+    """Each controller on the same people with no noise source removed, each removed alone, all removed.
+
+    Where removing one source moves a reference most, that source limits what the heartbeats
+    tell about the peak.
+    """
+    base = sample_people(n, seed, variant)
+    conditions = {"none removed": {}, **NOISE_SOURCES,
+                  "all removed": {k: v for zero in NOISE_SOURCES.values() for k, v in zero.items()}}
+    out: dict[str, Any] = {}
+    print(f"\n### noise budget: {variant}, {n} people, seed {seed}: median abs(final - resonance) /min, "
+          f"within 0.5 at end, >= 95% of best swing\n")
+    print("| noise source removed | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
+    for label, zero in conditions.items():
+        t0 = time.perf_counter()
+        cells, out[label] = [], {}
+        for name in names:
+            s = summarise([run_session(p, CONTROLLERS[name](p), minutes=minutes) for p in without(base, zero)])
+            out[label][name] = dataclasses.asdict(s)
+            cells.append(f"{s.median_abs_error_bpm:.2f}, {100 * s.near_share:.0f}%, {100 * s.good_swing_share:.0f}%")
+        print(f"| {label} | " + " | ".join(cells) + f" |  <!-- {time.perf_counter() - t0:.0f} s -->", flush=True)
+    return out
+
+
 def fmt_summary(name: str, s: Summary) -> str:
     t = "never" if math.isinf(s.median_time_near_min) else f"{s.median_time_near_min:.1f}"
     return (f"| {name} | {100 * s.good_swing_share:.0f}% | {s.median_hr_drop_pct:.2f}% | "
@@ -193,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variants", default=QUICK_VARIANTS, help="comma-separated VARIANTS keys, or all")
     ap.add_argument("--all", action="store_true", help="every variant (same as --variants all)")
     ap.add_argument("--controllers", default="all", help=f"comma-separated of: {', '.join(CONTROLLERS)}")
+    ap.add_argument("--noise-budget", action="store_true",
+                    help="the controllers (default: oracle shape 14, coach) with each of the model's noise "
+                    "sources removed in turn (default variant only unless --variants)")
     ap.add_argument("--out", default=None, help="JSON of every figure (default: benchmarks/coach_results.json "
                     "with --all, none otherwise)")
     args = ap.parse_args(argv)
@@ -203,6 +247,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown variant {unknown[0]!r}" if unknown else
               f"error: --controllers must be some of {', '.join(CONTROLLERS)}", file=sys.stderr)
         return 2
+    if args.noise_budget:
+        names = names or ["oracle shape 14", "coach"]
+        variants = variants if args.variants != QUICK_VARIANTS or args.all else ["default"]
+        budget = {v: noise_budget(v, args.people, args.seed, args.minutes, names) for v in variants}
+        if args.out:
+            Path(args.out).write_text(json.dumps({"people": args.people, "seed": args.seed, "minutes": args.minutes,
+                                                  "noise_budget": budget}, indent=1) + "\n")
+        return 0
     out = args.out or (str(ROOT / "benchmarks" / "coach_results.json") if len(variants) == len(VARIANTS) else None)
     results: dict[str, Any] = {"people": args.people, "seed": args.seed, "tuning_seed": TUNING_SEED,
                                "minutes": args.minutes, "variants": {}}
