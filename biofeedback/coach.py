@@ -79,7 +79,9 @@ MAX_CORRECTED_SHARE: Final[float] = 0.2  # a breath with more of its beats corre
 # at rest runs at 12-20 /min (Tobin et al. 1988), and below this band the Mayer waves (~0.1 Hz) and 1/f
 # fluctuation of heart rate would pass for a slow breath (Cohen & Taylor 2002)
 OWN_RATE_HZ: Final[tuple[float, float]] = (0.13, 0.5)
-_EPS: Final[float] = 1e-6
+# Paces are kept to 0.001/min (the rounding in Coach._set), and a target may carry more digits (a
+# known pace, a median of them, a fitted peak): two paces closer than this are the same pace.
+_EPS: Final[float] = 6e-4
 
 
 class _Shown(Protocol):

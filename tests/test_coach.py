@@ -259,6 +259,20 @@ def test_a_wrong_known_pace_leads_to_a_search() -> None:
     assert pacer.paces_bpm[-1] == pytest.approx(4.8, abs=0.4)
 
 
+@pytest.mark.parametrize("start_bpm", [5.0015, 5.0023, 6.99951])
+def test_a_known_pace_with_more_digits_than_the_coach_keeps_is_reached_and_confirmed(start_bpm: float) -> None:
+    # the store's known pace is the median of recent sessions' 3-decimal estimates: with two of them it can
+    # end in a 5 in the fourth decimal (5.0015); the coach keeps paces to 0.001/min and once stayed in
+    # "descend" for the whole session, short of a target it could never show
+    coach = Coach(start_pace_bpm=start_bpm)
+    run_session(Person(PersonParams(resonance_bpm=6.0, artefact_rate=0.01), seed=1), coach, minutes=6.0,
+                first_pace_bpm=6.0)
+    codes = [d.code for d in coach.decisions]
+    assert "confirm" in codes
+    assert coach.stage != "descend" and coach.resonance_bpm is not None
+    assert codes.index("confirm") < 8  # right after the baseline and the steps down to the known pace
+
+
 @pytest.mark.parametrize("start_bpm", [5.0, 7.0])
 def test_a_known_pace_off_by_one_moves_to_the_simulated_persons_resonance(start_bpm: float) -> None:
     # a simulated person whose resonance is 6.0 /min, started at a known pace 1 /min off it
