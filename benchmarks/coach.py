@@ -6,6 +6,7 @@ One command, from the repository root::
     python benchmarks/coach.py                  # 40 people, default and poor_follower (about 4 min)
     python benchmarks/coach.py --all            # every variant (about 25 min); writes benchmarks/coach_results.json
     python benchmarks/coach.py --variants default,noisy --people 20
+    python benchmarks/coach.py --noise-budget --seed 77   # each of the model's noise sources removed in turn
 
 For each variant of the simulated person (``biofeedback.physiology.VARIANTS``: the model's
 assumptions varied, loop delay, how well people follow, noise, ...) the same seeded people
