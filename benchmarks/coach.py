@@ -232,16 +232,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--people", type=int, default=40)
     ap.add_argument("--seed", type=int, default=SCORE_SEED)
     ap.add_argument("--minutes", type=float, default=15.0)
-    ap.add_argument("--variants", default=QUICK_VARIANTS, help="comma-separated VARIANTS keys, or all")
+    ap.add_argument("--variants", default=None,
+                    help=f"comma-separated VARIANTS keys, or all (default: {QUICK_VARIANTS}; "
+                    "the default variant alone with --noise-budget)")
     ap.add_argument("--all", action="store_true", help="every variant (same as --variants all)")
     ap.add_argument("--controllers", default="all", help=f"comma-separated of: {', '.join(CONTROLLERS)}")
     ap.add_argument("--noise-budget", action="store_true",
                     help="the controllers (default: oracle shape 14, coach) with each of the model's noise "
-                    "sources removed in turn (default variant only unless --variants)")
+                    "sources removed in turn")
     ap.add_argument("--out", default=None, help="JSON of every figure (default: benchmarks/coach_results.json "
                     "with --all, none otherwise)")
     args = ap.parse_args(argv)
-    variants = list(VARIANTS) if args.all or args.variants == "all" else args.variants.split(",")
+    chosen = args.variants or ("default" if args.noise_budget else QUICK_VARIANTS)
+    variants = list(VARIANTS) if args.all or chosen == "all" else chosen.split(",")
     unknown = [v for v in variants if v not in VARIANTS]
     names = None if args.controllers == "all" else args.controllers.split(",")
     if unknown or (names is not None and any(n not in CONTROLLERS for n in names)):
@@ -250,7 +253,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.noise_budget:
         names = names or ["oracle shape 14", "coach"]
-        variants = variants if args.variants != QUICK_VARIANTS or args.all else ["default"]
         budget = {v: noise_budget(v, args.people, args.seed, args.minutes, names) for v in variants}
         if args.out:
             Path(args.out).write_text(json.dumps({"people": args.people, "seed": args.seed, "minutes": args.minutes,
