@@ -47,10 +47,12 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +70,7 @@ from biofeedback.physiology import VARIANTS, Person, sample_people
 from biofeedback.protocols import Controller, FixedPace, SteppedProtocol
 
 TUNING_SEED = 1  # the seed set the coach's settings were chosen on (default variant)
-SCORE_SEED = 2026
+SCORE_SEEDS = "2026,2030,2031"  # never used to choose a setting; 40 people each, pooled
 QUICK_VARIANTS = "default,poor_follower"
 
 AROUND_BPM = np.array([0.0, 0.5, 1.0, 0.5, 0.0, -0.5, -1.0, -0.5])  # the oracle design's offsets, /min
@@ -140,16 +142,26 @@ CONTROLLERS: dict[str, Callable[[Person], Controller]] = {
 }
 
 
-def run_variant(variant: str, n: int, seed: int, minutes: float,
-                names: list[str] | None = None) -> dict[str, list[PersonResult]]:
-    """Every controller (or those ``names``) on the same ``n`` people of ``variant``."""
-    out: dict[str, list[PersonResult]] = {}
-    for name, make in CONTROLLERS.items():
-        if names is not None and name not in names:
-            continue
-        people = sample_people(n, seed, variant)
-        out[name] = [run_session(p, make(p), minutes=minutes) for p in people]
-    return out
+def run_people(variant: str, n: int, seed: int, minutes: float, name: str) -> list[PersonResult]:
+    """One controller on the ``n`` people of ``variant`` drawn with ``seed``."""
+    return [run_session(p, CONTROLLERS[name](p), minutes=minutes) for p in sample_people(n, seed, variant)]
+
+
+def run_variants(variants: list[str], n: int, seeds: list[int], minutes: float, names: list[str],
+                 jobs: int) -> Iterator[tuple[str, dict[str, list[PersonResult]], float]]:
+    """Every controller in ``names`` on the same people of each variant, ``n`` per seed, pooled.
+
+    Yields ``(variant, {controller: results}, seconds)`` in the order of ``variants``, each as
+    soon as its sessions are done. The sessions run in ``jobs`` processes; the figures do not
+    depend on how many (each person is seeded).
+    """
+    tasks = [(v, name, seed) for v in variants for name in names for seed in seeds]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {task: pool.submit(run_people, task[0], n, task[2], minutes, task[1]) for task in tasks}
+        for v in variants:
+            runs = {name: [r for seed in seeds for r in futures[(v, name, seed)].result()] for name in names}
+            yield v, runs, time.perf_counter() - t0
 
 
 # The model's noise sources, each with the parameters that zero it (``--noise-budget``).
@@ -229,8 +241,11 @@ def per_beat_cost_us(seed: int, minutes: float) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--people", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=SCORE_SEED)
+    ap.add_argument("--people", type=int, default=40, help="people per seed and variant (default 40)")
+    ap.add_argument("--seed", default=SCORE_SEEDS, help="a seed, or comma-separated seeds whose people are pooled "
+                    f"(default {SCORE_SEEDS}; the noise budget takes the first)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="processes to run sessions in (default: one per CPU; the figures do not depend on it)")
     ap.add_argument("--minutes", type=float, default=15.0)
     ap.add_argument("--variants", default=None,
                     help=f"comma-separated VARIANTS keys, or all (default: {QUICK_VARIANTS}; "
@@ -243,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="JSON of every figure (default: benchmarks/coach_results.json "
                     "with --all, none otherwise)")
     args = ap.parse_args(argv)
+    try:
+        seeds = [int(x) for x in args.seed.split(",")]
+    except ValueError:
+        print(f"error: --seed must be an integer or comma-separated integers, not {args.seed!r}", file=sys.stderr)
+        return 2
     chosen = args.variants or ("default" if args.noise_budget else QUICK_VARIANTS)
     variants = list(VARIANTS) if args.all or chosen == "all" else chosen.split(",")
     unknown = [v for v in variants if v not in VARIANTS]
@@ -253,21 +273,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.noise_budget:
         names = names or ["oracle shape 14", "coach"]
-        budget = {v: noise_budget(v, args.people, args.seed, args.minutes, names) for v in variants}
+        budget = {v: noise_budget(v, args.people, seeds[0], args.minutes, names) for v in variants}
         if args.out:
-            Path(args.out).write_text(json.dumps({"people": args.people, "seed": args.seed, "minutes": args.minutes,
+            Path(args.out).write_text(json.dumps({"people": args.people, "seed": seeds[0], "minutes": args.minutes,
                                                   "noise_budget": budget}, indent=1) + "\n")
         return 0
     out = args.out or (str(ROOT / "benchmarks" / "coach_results.json") if len(variants) == len(VARIANTS) else None)
-    results: dict[str, Any] = {"people": args.people, "seed": args.seed, "tuning_seed": TUNING_SEED,
+    results: dict[str, Any] = {"people_per_seed": args.people, "seeds": seeds, "tuning_seed": TUNING_SEED,
                                "minutes": args.minutes, "variants": {}}
     passes: dict[str, int] = {}
-    for variant in variants:
-        t0 = time.perf_counter()
-        runs = run_variant(variant, args.people, args.seed, args.minutes, names)
+    who = f"{args.people * len(seeds)} people, seed{'s' if len(seeds) > 1 else ''} {','.join(map(str, seeds))}"
+    for variant, runs, elapsed_s in run_variants(variants, args.people, seeds, args.minutes,
+                                                 names or list(CONTROLLERS), max(1, args.jobs)):
         sums = {name: summarise(rs) for name, rs in runs.items()}
-        print(f"\n### {variant}: {VARIANTS[variant].description} ({args.people} people, seed {args.seed}, "
-              f"{time.perf_counter() - t0:.0f} s)\n")
+        print(f"\n### {variant}: {VARIANTS[variant].description} ({who}; {elapsed_s:.0f} s so far)\n")
         print(HEADER)
         for name, s in sums.items():
             print(fmt_summary(name, s))
@@ -284,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n### targets met, of {len(variants)} variants\n")
     for target, k in passes.items():
         print(f"- {target}: {k}/{len(variants)}")
-    cost = per_beat_cost_us(args.seed, args.minutes)
+    cost = per_beat_cost_us(seeds[0], args.minutes)
     results["per_beat"] = cost
     print(f"\nper beat, coach + pacer: median {cost['median_us']:.1f} µs (target < 100), p90 {cost['p90_us']:.1f}, "
           f"p99 {cost['p99_us']:.0f}, max {cost['max_us']:.0f}, mean {cost['mean_us']:.1f} over {cost['beats']} beats"

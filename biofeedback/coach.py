@@ -447,6 +447,7 @@ class Coach:
         w[1:] *= np.where(np.abs(np.diff(pace)) > 0.3, 0.5, 1.0)  # a new pace takes a breath to settle into
         w *= np.array([1.0 - b.corrected_share for b in self.breaths])
         w *= np.array(self._followed)
+        w *= np.nan_to_num(np.array([b.locked_share for b in self.breaths])) ** 2  # a lapse tells little
         return pace, swing, w
 
     def _refit(self) -> PeakFit | None:

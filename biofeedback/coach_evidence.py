@@ -82,6 +82,11 @@ class BreathEvidence:
         Beats inside the breath.
     corrected_share : float
         Share of those beats whose interval artefact correction changed, 0–1.
+    locked_share : float
+        Share of the heart rate's variance about a linear trend that the prompt-locked
+        oscillation explains, over the same beats (a partial R², 0–1). Low when the heart
+        did not follow this breath (the person lapsed, or noise swamped the swing); NaN for
+        a flat heart rate.
     """
 
     onset_s: float
@@ -92,6 +97,7 @@ class BreathEvidence:
     mean_hr_bpm: float
     n_beats: int
     corrected_share: float
+    locked_share: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +228,10 @@ def breath_evidence(
     x = _design(t, phase, 1)
     coef, *_ = np.linalg.lstsq(x, hr, rcond=None)
     a, b = float(coef[-2]), float(coef[-1])
+    r_full = hr - x @ coef
+    r_trend = hr - x[:, :2] @ np.linalg.lstsq(x[:, :2], hr, rcond=None)[0]
+    ss_trend = float(r_trend @ r_trend)
+    locked = max(0.0, 1.0 - float(r_full @ r_full) / ss_trend) if ss_trend > 1e-12 else math.nan
     return BreathEvidence(
         onset_s=float(onset_s),
         end_s=float(end_s),
@@ -231,6 +241,7 @@ def breath_evidence(
         mean_hr_bpm=float(np.mean(hr)),
         n_beats=n,
         corrected_share=float(np.count_nonzero(corrected[inside])) / n,
+        locked_share=locked,
     )
 
 

@@ -22,7 +22,7 @@ assessment sessions (the first two and one a week after) and a fixed pace at the
 found so far in the others, as a person without the coach would practise. Regenerate the
 files when the coach changes::
 
-    python sample_data/simulated/make_simulated.py            # writes sample_data/simulated/*.csv (about 20 s)
+    python sample_data/simulated/make_simulated.py            # writes sample_data/simulated/*.csv (about 6 s)
 
 References
 ----------
@@ -69,12 +69,11 @@ HR_START_BPM, HR_END_BPM, HR_SCATTER_BPM = 68.0, 64.5, 1.2  # resting heart rate
 SWING_START_BPM, SWING_END_BPM = 11.0, 15.0  # peak-to-trough swing at resonance
 ASSESSMENTS = (0, 1, 7, 13, 19)  # sessions with the stepped protocol (when there is no coach)
 # 'biofeedback train' starts the coach at the median resonance of the last sessions. The coach on
-# main of 2026-12-02 (after merge of coach2, whose confirmation scans 1/min either side of a known
-# pace), started so, still finds a resonance pulled towards its start for some people
-# (--check-start: people at 4.8 breaths/min started at 5.5 are found at 5.2 on average, against 4.6
-# started from their own breathing): session after session the estimates would drift with the
-# first ones. Until that is mended every session here starts as a first one does (--from-recent:
-# as train does).
+# main of 2026-12-03 (breaths weighed by their prompt-locked share), started so, still finds a
+# resonance pulled towards its start for some people (--check-start: people at 4.8 breaths/min
+# started at 5.5 are found at 4.9 on average, at 5.3 started at 7.0, against 4.5 started from their
+# own breathing): session after session the estimates would drift with the first ones. Until that
+# is mended every session here starts as a first one does (--from-recent: as train does).
 START_FROM_RECENT = False
 CHECK_STARTS_BPM = (None, 4.9, 5.5, 6.5, 7.0)  # --check-start: where the coach is started, breaths/min
 GAP_IN = {5: (300.0, 8.0), 16: (520.0, 11.5)}  # session -> (start of a link loss, its length), s
