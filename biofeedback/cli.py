@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from biofeedback import __version__, cli_history
+from biofeedback.cli_options import add_data_dir, add_force
 from biofeedback.errors import BiofeedbackError
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=_positive, default=10.0, metavar="S",
                    help="seconds to look for the strap (default 10)")
     _add_emulation(p)
-    _add_force(p)
+    add_force(p)
     p.set_defaults(subparser=p)
 
     from biofeedback import cli_train
@@ -88,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, metavar="FILE|ID",
                    help="RR file: one interval in ms per line, or a CSV with an rr_ms column; or a stored session's id")
     p.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw the session to this image")
-    _add_force(p)
+    add_force(p)
     cli_history.add_show_options(p)
     cli_history.add_parsers(sub)
 
@@ -103,10 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inhale-share", type=_positive, metavar="X",
                    help="share of each breath spent breathing in (default 0.4, or the preset's)")
     p.add_argument("--minutes", type=_positive, default=10.0, metavar="N", help="length of the track (default 10)")
-    p.add_argument("--data-dir", type=Path, metavar="DIR",
-                   help="with --resonance: the data folder (default: $BIOFEEDBACK_HOME, else the user data folder)")
+    add_data_dir(p, "with --resonance: the data folder")
     p.add_argument("-o", "--out", type=Path, required=True, metavar="FILE.wav", help="the WAV file to write")
-    _add_force(p)
+    add_force(p)
     p.set_defaults(subparser=p)
 
     p = sub.add_parser("calm-lines", help="keep your own calm lines for the prompt and the sound mode (a text file, "
@@ -116,18 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     what = p.add_mutually_exclusive_group()
     what.add_argument("--show", action="store_true", help="print the calm lines in use (also with no FILE)")
     what.add_argument("--reset", action="store_true", help="forget your lines: the default ones are used again")
-    p.add_argument("--data-dir", type=Path, metavar="DIR",
-                   help="the data folder (default: $BIOFEEDBACK_HOME, else the user data folder)")
+    add_data_dir(p, "the data folder")
     p.set_defaults(subparser=p)
     from biofeedback import cli_interchange
 
     cli_interchange.add_parsers(sub)
     return parser
-
-
-def _add_force(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing file that biofeedback did not write")
 
 
 def _add_emulation(p: argparse.ArgumentParser) -> None:
@@ -178,17 +172,17 @@ async def _scan(args: argparse.Namespace, out: TextIO) -> int:
 
 def _report(session: Session, out_path: Path | None, out: TextIO) -> None:
     """What a recording kept: the strap, beats, gaps, link losses, the file."""
-    from biofeedback.display.summary import mm_ss
+    from biofeedback.display.summary import mm_ss, plural
 
     ble = _ble_of(session.source)
     if ble is not None and ble.strap is not None:
         battery = f", battery {ble.battery_percent}%" if ble.battery_percent is not None else ""
         print(f"Strap: {ble.strap.name} ({ble.strap.address}){battery}; "
-              f"{ble.malformed_frames} malformed notification(s) skipped.", file=out)
+              f"{plural(ble.malformed_frames, 'malformed notification')} skipped.", file=out)
     rec = session.recording()
     losses = sum(1 for e in rec.link_events if e.kind == "lost")
     print(f"Recorded {rec.n_beats} beats over {mm_ss(rec.duration_s)} (mm:ss); "
-          f"{len(rec.gaps)} gap(s) totalling {rec.gap_total_s:.1f} s; {losses} link loss(es).", file=out)
+          f"{plural(len(rec.gaps), 'gap')} totalling {rec.gap_total_s:.1f} s; {plural(losses, 'link loss', 'link losses')}.", file=out)
     if out_path is not None and rec.n_beats:
         print(f"Beats written to {out_path}", file=out)
 

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
+from biofeedback.cli_options import add_data_dir, add_force
+
 if TYPE_CHECKING:
     from biofeedback.history import SessionFigures
     from biofeedback.store import SessionStore
@@ -34,32 +36,27 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date: give it as YYYY-MM-DD, e.g. 2026-11-01") from None
 
 
-def _data_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, metavar="DIR",
-                   help="the data folder holding sessions.db (default: $BIOFEEDBACK_HOME, else the user data folder)")
-
-
 def add_parsers(sub: Any) -> None:
     """Add ``sessions``, ``plot`` and ``trends`` to the subparsers ``sub`` of the ``biofeedback`` parser."""
     p = sub.add_parser("sessions", help="the stored sessions, newest first")
-    _data_dir(p)
+    add_data_dir(p)
     p = sub.add_parser("plot", help="draw one stored session: heart rate, pace and breaths, tachogram, swing, spectrum")
     p.add_argument("id", type=int, metavar="ID", help="the session's id (see 'biofeedback sessions')")
     p.add_argument("-o", "--out", type=Path, metavar="FILE",
                    help="write the figure to FILE.png, .pdf or .svg (default: a window)")
-    p.add_argument("--force", action="store_true", help="replace an existing file that biofeedback did not write")
-    _data_dir(p)
+    add_force(p)
+    add_data_dir(p)
     p = sub.add_parser("trends", help="your sessions over days and weeks, with a headline")
     p.add_argument("--since", type=_date, metavar="DATE", help="only sessions on or after this day (YYYY-MM-DD)")
     p.add_argument("-o", "--out", type=Path, metavar="FILE",
                    help="write the figure to FILE.png, .pdf or .svg (default: a window)")
-    p.add_argument("--force", action="store_true", help="replace an existing file that biofeedback did not write")
-    _data_dir(p)
+    add_force(p)
+    add_data_dir(p)
 
 
 def add_show_options(p: argparse.ArgumentParser) -> None:
     """What ``show`` needs besides its FILE argument to show a stored session by id."""
-    _data_dir(p)
+    add_data_dir(p)
 
 
 def _open_store(data_dir: Path | None) -> SessionStore:
@@ -94,7 +91,7 @@ def _stored_figures(store: SessionStore, sid: int) -> tuple[Any, SessionFigures,
     return summary, figures, beats.pace_bpm, beats.phase, pace_changes(store.events(sid, "coach"))
 
 
-def _figure_out(fig: Any, out_path: Path | None, force: bool, out: TextIO, title: str) -> None:
+def _figure_out(fig: Any, out_path: Path | None, out: TextIO, title: str) -> None:
     from biofeedback.plots import save_figure, show_figure
 
     if out_path is None:
@@ -134,7 +131,7 @@ def _plot(args: argparse.Namespace, out: TextIO) -> int:
     with _open_store(args.data_dir) as store:
         summary, figures, pace, phase, changes = _stored_figures(store, args.id)
     fig = session_figure(summary, figures=figures, pace_bpm=pace, phase=phase, changes=changes)
-    _figure_out(fig, args.out, args.force, out, f"biofeedback: session {args.id}")
+    _figure_out(fig, args.out, out, f"biofeedback: session {args.id}")
     return 0
 
 
@@ -164,7 +161,7 @@ def _trends(args: argparse.Namespace, out: TextIO) -> int:
         return 1
     for line in headline_lines(headlines(t)):
         print(line, file=out)
-    _figure_out(trend_figure(t), args.out, args.force, out, "biofeedback: trends")
+    _figure_out(trend_figure(t), args.out, out, "biofeedback: trends")
     return 0
 
 

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from biofeedback.cli_options import add_data_dir, add_force
+
 if TYPE_CHECKING:
     from biofeedback.interchange import ImportResult
 
@@ -31,11 +33,6 @@ EXPORT_FORMATS = ("csv", "kubios")  # as biofeedback.interchange has them (not i
 IMPORT_FORMATS = ("auto", "csv", "rr-ms", "rr-s")
 
 
-def _data_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, metavar="DIR",
-                   help="the data folder holding sessions.db (default: $BIOFEEDBACK_HOME, else the user data folder)")
-
-
 def add_parsers(sub: Any) -> None:
     """Add ``export`` and ``import`` to the subparsers ``sub`` of the ``biofeedback`` parser."""
     p = sub.add_parser("export", help="write one stored session as the interchange CSV or a Kubios RR file")
@@ -44,8 +41,8 @@ def add_parsers(sub: Any) -> None:
                    help="csv: every beat, event and setting, re-importable exactly (default); "
                    "kubios: RR intervals in ms, one per line, for Kubios HRV")
     p.add_argument("-o", "--out", type=Path, metavar="FILE", help="the file to write (default: stdout)")
-    p.add_argument("--force", action="store_true", help="replace an existing file that biofeedback did not write")
-    _data_dir(p)
+    add_force(p)
+    add_data_dir(p)
     p = sub.add_parser("import", help="store files as new sessions: our CSV, or RR files of Polar, Elite HRV, "
                        "HRV Logger and others")
     p.add_argument("files", type=Path, nargs="*", metavar="FILE",
@@ -55,7 +52,7 @@ def add_parsers(sub: Any) -> None:
                    "csv: our CSV only; rr-ms, rr-s: plain RR numbers in ms or in s")
     p.add_argument("--samples", action="store_true",
                    help="import the simulated practice sessions shipped with biofeedback (a few weeks of them)")
-    _data_dir(p)
+    add_data_dir(p)
     p.set_defaults(import_parser=p)
 
 
@@ -127,6 +124,7 @@ def _progress(total: int, what: str) -> Iterator[Callable[[int, int], None] | No
 
 
 def _import(args: argparse.Namespace, out: TextIO) -> int:
+    from biofeedback.display.summary import plural
     from biofeedback.interchange import import_files, session_files
     from biofeedback.paths import store_path
     from biofeedback.store import SessionStore
@@ -148,7 +146,7 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
     else:
         _summary(results, out)
     added = sum(1 for r in results if not r.skipped)
-    print(f"{added} session{'s' if added != 1 else ''} added to {where}"
+    print(f"{plural(added, 'session')} added to {where}"
           + ("; 'biofeedback sessions' lists them, 'biofeedback trends' draws them." if added else "."), file=out)
     return 0
 
@@ -171,19 +169,21 @@ def _report(r: ImportResult) -> list[str]:
     if f.implausible:
         lo, hi = PLAUSIBLE_RR_MS
         shown = ", ".join(str(i + 1) for i in f.implausible[:8]) + (", ..." if len(f.implausible) > 8 else "")
-        lines.append(f"  {len(f.implausible)} interval(s) outside {lo:g}-{hi:g} ms cannot be heartbeats: kept, "
+        lines.append(f"  {plural(len(f.implausible), 'interval')} outside {lo:g}-{hi:g} ms cannot be heartbeats: kept, "
                      f"flagged as artefacts (beat {shown}).")
     return lines
 
 
 def _summary(results: list[ImportResult], out: TextIO) -> None:
+    from biofeedback.display.summary import plural
+
     added = [r for r in results if not r.skipped]
     skipped = len(results) - len(added)
     if added:
         starts = sorted(r.file.recording.meta.start_local for r in added)
         beats = sum(r.file.recording.n_beats for r in added)
         minutes = sum(r.file.recording.duration_s for r in added) / 60
-        print(f"Imported {len(added)} files: {beats} beats, {minutes:.0f} min of practice from "
+        print(f"Imported {plural(len(added), 'file')}: {plural(beats, 'beat')}, {minutes:.0f} min of practice from "
               f"{starts[0]:%Y-%m-%d} to {starts[-1]:%Y-%m-%d}.", file=out)
     notes = [
         (sum(1 for r in added if r.file.dated_from_mtime), "dated from their modification time (no date inside)"),
@@ -193,4 +193,4 @@ def _summary(results: list[ImportResult], out: TextIO) -> None:
         if n:
             print(f"  {n} of them {what}.", file=out)
     if skipped:
-        print(f"{skipped} file(s) already in the store: skipped.", file=out)
+        print(f"{plural(skipped, 'file')} already in the store: skipped.", file=out)

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
+from biofeedback.cli_options import add_data_dir, add_force
+
 if TYPE_CHECKING:
     from biofeedback.outcome import SessionOutcome
     from biofeedback.session import Session
@@ -88,8 +90,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    "(the sound leads, one dim line); default: window where a display exists, else terminal")
     p.add_argument("--speed", type=_speed, metavar="X|max",
                    help="for sim and files: times faster than real time, or max (default 1)")
-    p.add_argument("--data-dir", type=Path, metavar="DIR",
-                   help="the data folder (default: $BIOFEEDBACK_HOME, else the user data folder)")
+    add_data_dir(p, "the data folder")
 
 
 PATTERN_OPTIONS: Final[tuple[str, ...]] = ("preset", "target_drop", "inhale_share")  # replay ID takes none
@@ -150,7 +151,7 @@ def add_parsers(sub: Any) -> None:
                    help=f"which simulated person (default {DEMO_SEED})")
     p.add_argument("--plot", type=Path, metavar="FILE.png",
                    help="where to draw the session (default: a new demo-DATE-TIME.png in the data folder)")
-    p.add_argument("--force", action="store_true", help="replace an existing file that biofeedback did not write")
+    add_force(p)
     _add_pattern(p)
     _add_common(p)
     p.set_defaults(subparser=p, speed=None)

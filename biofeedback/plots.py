@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from biofeedback import __version__, hrv
 from biofeedback.analysis import Corrected, SessionSummary
+from biofeedback.display.summary import plural
 from biofeedback.errors import DisplayUnavailableError, FileFormatError, InvalidInputError
 from biofeedback.formats import open_private
 from biofeedback.hrv.frequency import HF_HZ, LF_HZ, VLF_HZ
@@ -230,7 +231,7 @@ def trend_figure(t: Trends, title: str = "") -> Figure:
     axes = [fig.add_subplot(gs[1])]
     axes += [fig.add_subplot(gs[i], sharex=axes[0]) for i in range(2, 8)]
     ax_base, ax_drop, ax_rate, ax_ln, ax_swing, ax_res, ax_min = axes
-    words = headline_lines(headlines(t)) or ([f"{len(t)} session(s) so far: the trends need a few more."]
+    words = headline_lines(headlines(t)) or ([f"{plural(len(t), 'session')} so far: the trends need a few more."]
                                              if len(t) else ["No sessions yet."])
     ax_txt.axis("off")
     ax_txt.set_title(title or (f"Your practice since {t.origin:%d %B %Y} ({len(t)} sessions)" if t.origin

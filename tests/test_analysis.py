@@ -66,7 +66,7 @@ def test_a_short_recording_leaves_out_what_it_is_too_short_for() -> None:
     assert (s.quality.n_gaps, s.quality.gap_s) == (1, 2.0)
     lines = format_summary(s)
     assert lines[0] == "Recorded 2026-01-05 07:30 (UTC+01:00); source file:test"
-    assert lines[1] == "Session: 40 beats over 00:42 (mm:ss); 0 interval(s) corrected as artefacts (0.0%), 1 gap(s) (2.0 s)"
+    assert lines[1] == "Session: 40 beats over 00:42 (mm:ss); 0 intervals corrected as artefacts (0.0%), 1 gap (2.0 s)"
     assert not any(line.startswith(("Heart-rate swing", "Steadiness", "Breathing")) for line in lines)
     assert lines[-1].startswith("Short / long-term spread (Poincaré)")
 

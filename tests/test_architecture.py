@@ -15,7 +15,7 @@ rank  layer       modules                                                      t
 3     display     display/, plots                                              numpy, matplotlib, rich,
                                                                                sounddevice
 4     session     session                                                      numpy
-5     cli         cli, __main__, emulator/__main__ (a command of its own)      any of the above
+5     cli         cli, cli_*, __main__, emulator/__main__ (its own command)    any of the above
 ====  ==========  ===========================================================  ==============================
 
 The core has no I/O and no clock: besides these libraries it imports no standard module
@@ -49,7 +49,8 @@ LAYER_OF: Final[dict[str, str]] = {
     "formats": "formats", "store": "formats", "paths": "formats", "track": "formats", "interchange": "formats",
     "display": "display", "plots": "display",
     "session": "session", "training": "session",
-    "cli": "cli", "cli_train": "cli", "cli_history": "cli", "cli_interchange": "cli", "__main__": "cli",
+    "cli": "cli", "cli_train": "cli", "cli_history": "cli", "cli_interchange": "cli", "cli_options": "cli",
+    "__main__": "cli",
     "emulator.__main__": "cli",
 }
 THIRD_PARTY: Final[dict[str, set[str]]] = {

@@ -58,7 +58,7 @@ def test_record_against_the_emulated_strap_writes_the_beat_csv(
     np.testing.assert_allclose([float(r["t_s"]) for r in rows], np.cumsum(rr) / 1000, atol=1e-9)
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     printed = capsys.readouterr().out
-    assert "Recorded 620 beats over 10:01 (mm:ss); 0 gap(s) totalling 0.0 s; 0 link loss(es)." in printed
+    assert "Recorded 620 beats over 10:01 (mm:ss); 0 gaps totalling 0.0 s; 0 link losses." in printed
     assert "battery 87%" in printed
     meta = read_recording(out).meta
     assert (meta.source, meta.device_name, meta.device_address) == ("emulated", "Polar H10 EMU12345",
@@ -135,7 +135,7 @@ def test_show_prints_the_hrv_of_a_file_and_draws_it(tmp_path: Path, capsys: pyte
     hr = re.search(r"Heart rate +([\d.]+) beats/min", text)
     assert rmssd and float(rmssd[1]) == round(td["rmssd_ms"], 1) == 36.9
     assert hr and float(hr[1]) == round(td["mean_hr_bpm"], 1) == 62.3
-    assert "2 interval(s) corrected as artefacts (0.3%)" in text
+    assert "2 intervals corrected as artefacts (0.3%)" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert stat.S_IMODE(png.stat().st_mode) == 0o600
 
@@ -214,9 +214,9 @@ def test_regression_ctrl_c_reports_the_strap_line_as_a_finished_recording_does(
     rows = read_csv(out)
     lines = capsys.readouterr().out.splitlines()
     assert lines[-3:] == [
-        "Strap: Polar H10 EMU12345 (A0:9E:1A:12:34:56), battery 87%; 0 malformed notification(s) skipped.",
-        (f"Recorded {len(rows)} beats over {mm_ss(float(rows[-1]['t_s']))} (mm:ss); 0 gap(s) totalling 0.0 s; "
-         "0 link loss(es)."),
+        "Strap: Polar H10 EMU12345 (A0:9E:1A:12:34:56), battery 87%; 0 malformed notifications skipped.",
+        (f"Recorded {len(rows)} beats over {mm_ss(float(rows[-1]['t_s']))} (mm:ss); 0 gaps totalling 0.0 s; "
+         "0 link losses."),
         f"Beats written to {out}",
     ]
     assert len(rows) >= 30
@@ -236,7 +236,7 @@ def test_regression_show_of_a_recording_counts_the_gaps_it_recorded(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # show read only the rr_ms column of a beat CSV: a recording with a link loss was
-    # summarised as "0 gap(s) (0.0 s)", against what record itself had reported
+    # summarised as "0 gaps (0.0 s)", against what record itself had reported
     rr = read_rr_file(SAMPLE)
     t = np.cumsum(rr) / 1000
     t[300:] += 12.5  # the link was down for 12.5 s before beat 300
@@ -245,7 +245,7 @@ def test_regression_show_of_a_recording_counts_the_gaps_it_recorded(
         for i, (t_s, rr_ms) in enumerate(zip(t, rr, strict=True)):
             writer.write(Beat(float(t_s), float(rr_ms), BeatFlags.AFTER_GAP if i == 300 else BeatFlags.NONE))
     assert main(["show", str(path)]) == 0
-    assert "1 gap(s) (12.5 s)" in capsys.readouterr().out
+    assert "1 gap (12.5 s)" in capsys.readouterr().out
 
 
 def test_a_recording_that_recorded_nothing_exits_1_and_says_what_to_check(
@@ -277,7 +277,7 @@ def test_show_of_a_recording_with_only_short_stretches_says_what_it_could_comput
     captured = capsys.readouterr()
     assert captured.err == ""
     lines = captured.out.splitlines()
-    assert lines[2] == "  Session: 12 beats over 00:34 (mm:ss); 0 interval(s) corrected as artefacts (0.0%), 5 gap(s) (25.0 s)"
+    assert lines[2] == "  Session: 12 beats over 00:34 (mm:ss); 0 intervals corrected as artefacts (0.0%), 5 gaps (25.0 s)"
     assert lines[-1] == ("  The figures need an unbroken stretch of at least 3 beats; the longest here has 2: "
                          "record again with the strap worn snugly.")
 

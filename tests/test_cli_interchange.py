@@ -115,11 +115,11 @@ def test_the_unit_and_implausible_intervals_are_said(tmp_path: Path, capsys: pyt
     assert main(["import", str(rr_s), "--data-dir", str(tmp_path / "d")]) == 0
     out = capsys.readouterr().out
     assert "read as seconds" in out
-    assert "1 interval(s) outside 200-3000 ms cannot be heartbeats: kept, flagged as artefacts (beat 3)" in out
+    assert "1 interval outside 200-3000 ms cannot be heartbeats: kept, flagged as artefacts (beat 3)" in out
     with SessionStore(tmp_path / "d" / "sessions.db") as store:
         np.testing.assert_allclose(store.recording(1).rr_ms, [810.0, 830.0, 120.0, 840.0], rtol=1e-15)
     assert main(["import", str(rr_s), "--format", "rr-ms", "--data-dir", str(tmp_path / "e")]) == 0
-    assert "4 interval(s) outside" in capsys.readouterr().out
+    assert "4 intervals outside" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(not SAMPLES, reason="the simulated samples are generated into sample_data/simulated")
@@ -149,7 +149,7 @@ def test_import_samples_into_a_fresh_store_shows_weeks_of_practice(
         for s, path in zip(by_date, SAMPLES, strict=True):  # each file as it was shipped
             assert export_csv(store, s.id) == path.read_text(encoding="utf-8"), path.name
     assert main(["import", "--samples", "--data-dir", str(data)]) == 0  # again: nothing twice
-    assert f"{len(SAMPLES)} file(s) already in the store: skipped." in capsys.readouterr().out
+    assert f"{len(SAMPLES)} files already in the store: skipped." in capsys.readouterr().out
 
 
 def test_many_files_on_a_terminal_get_a_progress_bar(

@@ -64,8 +64,8 @@ def format_summary(s: SessionSummary) -> list[str]:
         format_meta(s.recording.meta),
         (
             f"Session: {q.n_intervals} beats over {mm_ss(float(s.t_s[-1]))} (mm:ss); "
-            f"{q.n_corrected} interval(s) corrected as artefacts ({100 * q.share_corrected:.1f}%), "
-            f"{q.n_gaps} gap(s) ({q.gap_s:.1f} s)"
+            f"{plural(q.n_corrected, 'interval')} corrected as artefacts ({100 * q.share_corrected:.1f}%), "
+            f"{plural(q.n_gaps, 'gap')} ({q.gap_s:.1f} s)"
         ),
     ]
     if s.analysed_beats < s.nn_ms.size:
