@@ -7,6 +7,7 @@ One command, from the repository root::
     python benchmarks/coach.py --all            # every variant (about 25 min); writes benchmarks/coach_results.json
     python benchmarks/coach.py --variants default,noisy --people 20
     python benchmarks/coach.py --noise-budget --seed 77   # each of the model's noise sources removed in turn
+    python benchmarks/coach.py --tables benchmarks/coach_results.json   # the README's tables, from a results file
 
 For each variant of the simulated person (``biofeedback.physiology.VARIANTS``: the model's
 assumptions varied, loop delay, how well people follow, noise, ...) the same seeded people
@@ -217,6 +218,30 @@ HEADER = ("| controller | >= 95% of best swing | median HR drop | median abs(fin
           "|---|---|---|---|---|---|---|")
 
 
+# The README's tables, one per target (``--tables``): title, Summary field, cell format.
+TABLES: tuple[tuple[str, str, Callable[[float], str]], ...] = (
+    (">= 95% of best swing (share of people, %)", "good_swing_share", lambda x: f"{100 * x:.0f}"),
+    ("median abs(final - resonance), /min", "median_abs_error_bpm", lambda x: f"{x:.2f}"),
+    ("within 0.5/min at the end (share of people, %)", "near_share", lambda x: f"{100 * x:.0f}"),
+    ("median minutes until the pace stays within 0.5/min", "median_time_near_min",
+     lambda x: "never" if math.isinf(x) else f"{x:.1f}"),
+    ("median heart-rate drop over the session, %", "median_hr_drop_pct", lambda x: f"{x:.2f}"),
+)
+
+
+def markdown_tables(results: dict[str, Any]) -> str:
+    """The figures of a results file (``--out``) as one Markdown table per target, controllers as columns."""
+    variants = results["variants"]
+    names = list(next(iter(variants.values()))["summaries"])
+    parts = []
+    for title, field, cell in TABLES:
+        rows = [f"**{title}**", "", "| variant | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        rows += [f"| {v} | " + " | ".join(cell(float(d["summaries"][n][field])) for n in names) + " |"
+                 for v, d in variants.items()]
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts) + "\n"
+
+
 def per_beat_cost_us(seed: int, minutes: float) -> dict[str, float]:
     """Time of the coach plus the pacer on each beat (the BreathGuide step) over one session, µs."""
     person = sample_people(1, seed, "default")[0]
@@ -255,9 +280,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noise-budget", action="store_true",
                     help="the controllers (default: oracle shape 14, coach) with each of the model's noise "
                     "sources removed in turn")
+    ap.add_argument("--tables", metavar="RESULTS.json", default=None,
+                    help="run nothing: print the figures of a results file as the README's tables, one per target")
     ap.add_argument("--out", default=None, help="JSON of every figure (default: benchmarks/coach_results.json "
                     "with --all, none otherwise)")
     args = ap.parse_args(argv)
+    if args.tables is not None:
+        try:
+            print(markdown_tables(json.loads(Path(args.tables).read_text())), end="")
+        except (OSError, ValueError, KeyError, StopIteration) as e:
+            print(f"error: {args.tables}: not a results file of this benchmark ({e}); give one --out wrote",
+                  file=sys.stderr)
+            return 2
+        return 0
     try:
         seeds = [int(x) for x in args.seed.split(",")]
     except ValueError:
