@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tables is not None:
         try:
             print(markdown_tables(json.loads(Path(args.tables).read_text())), end="")
-        except (OSError, ValueError, KeyError, StopIteration) as e:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration) as e:
             print(f"error: {args.tables}: not a results file of this benchmark ({e}); give one --out wrote",
                   file=sys.stderr)
             return 2

@@ -579,12 +579,14 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from biofeedback.formats import check_writable
-    from biofeedback.paths import new_file
+    from biofeedback.paths import new_file, private_folder
 
     ui = _check_ui(args, out) if args.ui is not None else "none"
     _check_preset(args)
     speed = DEMO_SPEED if args.speed is None else (None if math.isinf(args.speed) else float(args.speed))
     folder = _store_path(args.data_dir).parent
+    if args.plot is None:  # the plot goes beside the store: a new --data-dir is made now, as train would make it
+        private_folder(folder, f"the data folder {folder}", "give --data-dir a folder you can write")
     plot: Path = args.plot if args.plot is not None else new_file("demo", ".png", folder=folder)
     check_writable(plot, force=args.force)
     plan = TrainPlan(source=f"sim:{args.seed}", minutes=args.minutes, ui=ui, preset=args.preset,

@@ -439,6 +439,10 @@ class Coach:
             self.following = True
 
     def _weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pace, swing and weight of every breath so far. A weight is 1 for a breath that is
+        fully trusted: past the first minute, at a pace held for a breath already, no beat
+        corrected, followed, and all of its heart-rate variance locked to the prompt; each
+        shortfall multiplies it down (a followed breath weighs about 0.8, a lapse 0.4)."""
         o = self.options
         first = self._first_t if self._first_t is not None else 0.0
         pace = np.array([b.pace_bpm for b in self.breaths])

@@ -84,9 +84,11 @@ class BreathEvidence:
         Share of those beats whose interval artefact correction changed, 0–1.
     locked_share : float
         Share of the heart rate's variance about a linear trend that the prompt-locked
-        oscillation explains, over the same beats (a partial R², 0–1). Low when the heart
-        did not follow this breath (the person lapsed, or noise swamped the swing); NaN for
-        a flat heart rate.
+        oscillation explains, over the beats ``swing_bpm`` is read from (this breath, or the
+        run it ends): a partial R², 0–1. Low when the heart did not follow (the person
+        lapsed in the run, or noise swamped the swing); NaN when the heart rate is exactly
+        linear in time. Pure noise reads about ``2 / (n − 2)`` on ``n`` beats (0.05 on the
+        ~40 beats of a 3-breath run).
     """
 
     onset_s: float
@@ -173,6 +175,20 @@ def _design(t_s: FloatArray, phase: FloatArray, trend: int) -> FloatArray:
     return np.column_stack(cols)
 
 
+def _sinusoid_fit(x: FloatArray, hr_bpm: FloatArray, n_trend: int) -> tuple[FloatArray, float]:
+    """Least squares of ``hr_bpm`` on the columns of ``x`` (``n_trend`` trend columns, then
+    cos and sin of the prompt's phase): the coefficients, and the share of the variance about
+    the trend that the sinusoid explains (a partial R², 0–1; NaN when nothing is left about
+    the trend)."""
+    coef, *_ = np.linalg.lstsq(x, hr_bpm, rcond=None)
+    r_full = hr_bpm - x @ coef
+    trend = x[:, :n_trend]
+    r_trend = hr_bpm - trend @ np.linalg.lstsq(trend, hr_bpm, rcond=None)[0]
+    ss = float(r_trend @ r_trend)
+    share = max(0.0, 1.0 - float(r_full @ r_full) / ss) if ss > 1e-12 else math.nan
+    return np.asarray(coef, dtype=np.float64), share
+
+
 def breath_evidence(
     t_s: FloatArray,
     hr_bpm: FloatArray,
@@ -225,13 +241,8 @@ def breath_evidence(
     t = t_s[inside]
     hr = hr_bpm[inside]
     phase = (t - start) / (end_s - onset_s)
-    x = _design(t, phase, 1)
-    coef, *_ = np.linalg.lstsq(x, hr, rcond=None)
+    coef, locked = _sinusoid_fit(_design(t, phase, 1), hr, 2)
     a, b = float(coef[-2]), float(coef[-1])
-    r_full = hr - x @ coef
-    r_trend = hr - x[:, :2] @ np.linalg.lstsq(x[:, :2], hr, rcond=None)[0]
-    ss_trend = float(r_trend @ r_trend)
-    locked = max(0.0, 1.0 - float(r_full @ r_full) / ss_trend) if ss_trend > 1e-12 else math.nan
     return BreathEvidence(
         onset_s=float(onset_s),
         end_s=float(end_s),
@@ -267,14 +278,7 @@ def lock_share(t_s: FloatArray, hr_bpm: FloatArray, phase_cycles: FloatArray) ->
     """
     if t_s.size < 8:
         return math.nan
-    trend = _design(t_s, phase_cycles, 2)[:, :3]
-    full = _design(t_s, phase_cycles, 2)
-    r_trend = hr_bpm - trend @ np.linalg.lstsq(trend, hr_bpm, rcond=None)[0]
-    r_full = hr_bpm - full @ np.linalg.lstsq(full, hr_bpm, rcond=None)[0]
-    ss = float(r_trend @ r_trend)
-    if ss <= 1e-12:
-        return math.nan
-    return max(0.0, 1.0 - float(r_full @ r_full) / ss)
+    return _sinusoid_fit(_design(t_s, phase_cycles, 2), hr_bpm, 3)[1]
 
 
 def smooth_swing(
@@ -358,7 +362,8 @@ def fit_peak(
     bandwidth_bpm : float
         Width of the smoothing kernel, breaths/min.
     min_evidence : float
-        Kernel weight a grid pace needs to be a candidate, breaths.
+        Kernel weight a grid pace needs to be a candidate, in breaths' worth of weight (a
+        breath the coach trusts fully weighs 1; its weights shrink that, see ``Coach``).
 
     Returns
     -------

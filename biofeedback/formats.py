@@ -22,7 +22,7 @@ Write
           t_s,rr_ms,flags
           0.9375,937.5,
           # link: {"t_s": 0.9375, "kind": "lost", "detail": "link lost"}
-          # link: {"t_s": 0.9375, "kind": "restored", "detail": "after 2 attempt(s)"}
+          # link: {"t_s": 0.9375, "kind": "restored", "detail": "after 2 attempts"}
           # gap: {"start_s": 0.9375, "end_s": 12.5, "reason": "link lost"}
           13.4375,937.5,after_gap
 

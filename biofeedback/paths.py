@@ -14,7 +14,8 @@ from typing import Final
 
 from biofeedback.errors import FileFormatError, StoreError
 
-__all__ = ["CALM_LINES_FILE", "HOME_ENV", "STORE_FILE", "calm_lines_path", "data_dir", "existing_store_path", "new_file", "store_path"]
+__all__ = ["CALM_LINES_FILE", "HOME_ENV", "STORE_FILE", "calm_lines_path", "data_dir", "existing_store_path", "new_file",
+           "private_folder", "store_path"]
 
 HOME_ENV: Final[str] = "BIOFEEDBACK_HOME"
 PRIVATE_DIR_MODE: Final[int] = 0o700
@@ -37,14 +38,23 @@ def data_dir() -> Path:
         import platformdirs  # only where a command needs the folder
 
         folder = Path(platformdirs.user_data_dir("biofeedback", appauthor=False))
+    return private_folder(folder, f"the data folder {folder}", f"set {HOME_ENV} to a folder you can write")
+
+
+def private_folder(folder: Path, what: str, fix: str) -> Path:
+    """``folder``, created with any missing parents if it is not there (``folder`` itself mode 0700).
+
+    Raises
+    ------
+    FileFormatError
+        It cannot be created: ``"cannot create WHAT: REASON; FIX"``.
+    """
     if not folder.is_dir():
         try:
             folder.mkdir(parents=True, mode=PRIVATE_DIR_MODE)
             os.chmod(folder, PRIVATE_DIR_MODE)  # mkdir's mode is masked by the umask
         except OSError as exc:
-            raise FileFormatError(
-                f"cannot create the data folder {folder}: {exc.strerror}; set {HOME_ENV} to a folder you can write"
-            ) from None
+            raise FileFormatError(f"cannot create {what}: {exc.strerror}; {fix}") from None
     return folder
 
 

@@ -225,7 +225,8 @@ class Session:
             return False
         if isinstance(event, LinkRestored):
             log.info("link restored after %d attempt(s)", event.attempts)
-            self._event(LinkEvent(self.clock.last_beat_s, "restored", f"after {event.attempts} attempt(s)"))
+            tries = f"{event.attempts} attempt{'s' if event.attempts != 1 else ''}"
+            self._event(LinkEvent(self.clock.last_beat_s, "restored", f"after {tries}"))
             return False
         if isinstance(event, RejectedFrame):  # no beat in it; kept in its place among the frames
             self._to_stream(event, live=True)

@@ -322,3 +322,14 @@ def test_demo_writes_into_the_data_folder_and_never_over_an_earlier_run(
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Plot written to")]
     assert sorted(said) == sorted(f"Plot written to {p}" for p in pngs)
+
+
+def test_regression_demo_into_a_new_data_dir_makes_the_folder_first(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # it once checked where its plot would go before anything had made the folder, and refused:
+    # "cannot write .../demo-....png: No such file or directory"
+    folder = tmp_path / "new" / "data"
+    assert main(["demo", "--speed", "max", "--minutes", "2", "--data-dir", str(folder)]) == 0
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert len(list(folder.glob("demo-*.png"))) == 1 and (folder / "sessions.db").is_file()
+    assert f"Kept as session 1 in {folder / 'sessions.db'}." in capsys.readouterr().out

@@ -77,6 +77,28 @@ def test_a_run_of_breaths_at_one_pace_is_read_as_one_oscillation() -> None:
     assert e.n_beats == t.size and (e.onset_s, e.end_s) == (24.0, 36.0)
 
 
+def test_a_breaths_locked_share_is_how_much_of_its_heart_rate_the_prompt_explains() -> None:
+    rng = np.random.default_rng(5)
+    t = np.arange(0.0, 36.0, 0.8)  # a run of 3 breaths at 5 /min, 45 beats
+    sinus = 5.0 * np.sin(2 * np.pi * t / 12.0)
+    trend = 64.0 + 0.1 * t  # a trend explains nothing either way
+    noise = rng.standard_normal(t.size)
+    flags = np.zeros(t.size, bool)
+
+    def share(hr: np.ndarray) -> float:
+        e = breath_evidence(t, hr, flags, 24.0, 36.0, 5.0, from_s=0.0)
+        assert e is not None
+        return e.locked_share
+
+    assert share(trend + sinus) == pytest.approx(1.0, abs=1e-12)
+    # sinus variance 12.5 against a noise variance near 1: the share is 12.5 / 13.5 to within the draw
+    assert share(trend + sinus + noise) == pytest.approx(12.5 / (12.5 + float(np.var(noise))), abs=0.03)
+    assert share(trend + 3.0 * noise) < 0.15  # no rhythm at the prompt's pace (about 2 / 43 on average)
+    assert math.isnan(share(trend))  # nothing left about the trend
+    # more noise about the same swing, less of the heart rate locked to the prompt
+    assert share(trend + sinus + 2.0 * noise) < share(trend + sinus + noise)
+
+
 def test_lock_share_tells_a_heart_locked_to_the_prompt_from_one_that_is_not() -> None:
     rng = np.random.default_rng(3)
     t = np.arange(0.0, 60.0, 0.9)

@@ -7,6 +7,7 @@ import dataclasses
 import importlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -20,13 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    # imported by name from benchmarks/, so that worker processes (fork or spawn) find its functions
+def bench() -> Iterator[ModuleType]:
+    # imported by name from benchmarks/, which stays on the path while the tests run, so that worker
+    # processes find its functions however they start (fork, spawn or forkserver)
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        return importlib.import_module("coach")
+        yield importlib.import_module("coach")
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
+        sys.modules.pop("coach", None)
 
 
 def test_seeds_are_pooled_and_the_figures_do_not_depend_on_the_processes(bench: ModuleType) -> None:

@@ -327,7 +327,7 @@ class BleSource(IteratingSource):
                 if self.give_up_after_s is not None and elapsed_s >= self.give_up_after_s:
                     raise ConnectError(
                         f"Lost {info.name} ({info.address}) and could not reconnect in "
-                        f"{attempts} attempt(s) over {elapsed_s:.0f} s: {why}. {_RETRY_HINT}"
+                        f"{attempts} attempt{'s' if attempts != 1 else ''} over {elapsed_s:.0f} s: {why}. {_RETRY_HINT}"
                     ) from exc
                 wait_s = delay_s
                 if self.give_up_after_s is not None:
