@@ -3,9 +3,9 @@ protocol, in closed loop with simulated people (``biofeedback.evaluation``).
 
 One command, from the repository root::
 
-    python benchmarks/coach.py                  # 40 people, default and poor_follower (about 4 min)
-    python benchmarks/coach.py --all            # every variant (about 25 min); writes benchmarks/coach_results.json
-    python benchmarks/coach.py --variants default,noisy --people 20
+    python benchmarks/coach.py                  # default and poor_follower, 3 x 40 people (about 4 min on 2 cores)
+    python benchmarks/coach.py --all            # every variant (about 33 min on 2 cores); writes benchmarks/coach_results.json
+    python benchmarks/coach.py --variants default,noisy --people 20 --seed 5
     python benchmarks/coach.py --noise-budget --seed 77   # each of the model's noise sources removed in turn
     python benchmarks/coach.py --tables benchmarks/coach_results.json   # the README's tables, from a results file
 
@@ -38,8 +38,11 @@ table gives the figures of the issue's targets for each, and the coach's targets
 PASS/FAIL. Then the per-beat
 cost of the coach plus the pacer (the BreathGuide step), median over every beat of a session.
 
-The coach's settings were chosen on seed 1 of the ``default`` variant; the scores are on
-seed 2026 (``--seed``) and on every variant, none of which it was tuned on.
+The coach's settings were chosen on seed 1 of the ``default`` variant (its breath weights
+also on seeds 77 and 78, checked on 2027-2029); the scores are on the people of seeds 2026,
+2030 and 2031 pooled (``--seed``, 40 people each, ``--people``), in every variant, none of
+which it was tuned on. The sessions run in ``--jobs`` processes (default: one per CPU); the
+figures do not depend on how many.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def test_on_a_terminal_the_line_is_rewritten_in_place() -> None:
     for b in beats()[:3]:
         status.beat(b)
     status.event(LinkEvent(3.0, "lost", "link lost"))
-    status.event(LinkEvent(3.0, "restored", "after 2 attempt(s)"))
+    status.event(LinkEvent(3.0, "restored", "after 2 attempts"))
     status.done()
     text = out.getvalue()
     assert text.count("\r") == 3
@@ -66,7 +66,7 @@ def test_on_a_terminal_the_line_is_rewritten_in_place() -> None:
     assert text.split("\r")[1] == "00:00  heart rate … · beat-to-beat variation (RMSSD) in 60 s · 1 beat "
     assert text.split("\r")[2] == "00:01  heart rate … · beat-to-beat variation (RMSSD) in 59 s · 2 beats "
     assert "\nlink lost (link lost); reconnecting…\n" in text
-    assert "link restored after 2 attempt(s)\n" in text
+    assert "link restored after 2 attempts\n" in text
 
 
 def test_the_variation_is_shown_only_once_its_window_is_covered_and_restarts_after_a_gap() -> None:

@@ -189,7 +189,7 @@ def test_record_breaks_the_chain_on_link_loss() -> None:
     assert rec.n_beats == 8
     (gap,) = rec.gaps
     assert gap.start_s == pytest.approx(5.0) and gap.end_s == pytest.approx(20.0) and gap.reason == "link lost"
-    assert rec.link_events == (LinkEvent(5.0, "lost", "link lost"), LinkEvent(5.0, "restored", "after 3 attempt(s)"))
+    assert rec.link_events == (LinkEvent(5.0, "lost", "link lost"), LinkEvent(5.0, "restored", "after 3 attempts"))
     assert sink.beats[5].t_s == pytest.approx(21.0) and sink.beats[5].flags == BeatFlags.AFTER_GAP
     # the sink saw the link events, then the gap just before the beat that closes it
     assert sink.events == [*rec.link_events, gap]
@@ -339,7 +339,7 @@ def test_the_beat_csv_reads_back_the_recording_to_the_bit(tmp_path: Path) -> Non
     flags[100] = int(BeatFlags.NO_CONTACT | BeatFlags.ARTIFACT)
     gaps = (Gap(float(t[299]), float(t[300] - rr[300] / 1000), "link lost"),
             Gap(float(t[449]), float(t[450] - rr[450] / 1000), "chain behind arrival clock"))
-    links = (LinkEvent(float(t[299]), "lost", "link lost"), LinkEvent(float(t[299]), "restored", "after 2 attempt(s)"))
+    links = (LinkEvent(float(t[299]), "lost", "link lost"), LinkEvent(float(t[299]), "restored", "after 2 attempts"))
     rec = Recording(meta=_meta(), t_s=t, rr_ms=rr, flags=flags, gaps=gaps, link_events=links)
     path = tmp_path / "s.csv"
     write_recording(path, rec)

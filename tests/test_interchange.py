@@ -45,7 +45,7 @@ def _rich_session(store: SessionStore, *, status: str = "complete") -> int:
             gap_start = t_s
             t_s += 7.5 + i / 1000  # the chain breaks for a while
             store.add_link_event(sid, LinkEvent(gap_start, "lost", "link lost"))
-            store.add_link_event(sid, LinkEvent(t_s - 1.0, "restored", "after 2 attempt(s)"))
+            store.add_link_event(sid, LinkEvent(t_s - 1.0, "restored", "after 2 attempts"))
             store.add_gap(sid, Gap(gap_start, t_s - rr / 1000.0, "link lost"))
             flags = BeatFlags.AFTER_GAP
         if i == 7:

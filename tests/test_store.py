@@ -68,7 +68,7 @@ def test_every_column_round_trips_exactly(tmp_path: Path) -> None:
     payloads = [bytes(rng.integers(0, 256, int(rng.integers(1, 20)), dtype=np.uint8)) for _ in range(300)]
     payloads[5] = b"\x00"
     lost = LinkEvent(t_s=beats[149].t_s, kind="lost", detail="strap out of range")
-    restored = LinkEvent(t_s=beats[149].t_s, kind="restored", detail="after 3 attempt(s)")
+    restored = LinkEvent(t_s=beats[149].t_s, kind="restored", detail="after 3 attempts")
     settings = {"minutes": 10, "preset": "gentle", "target_drop_pct": 8.0, "inhale_share": 0.4}
     summary = {
         "baseline_hr_bpm": 72.25,
@@ -657,7 +657,7 @@ def test_the_sink_writes_a_live_session_as_the_loop_delivers_it(tmp_path: Path) 
         sink.measurement(m1)
         sink.beat(Beat(1.0, 1000.0))
         sink.beat(Beat(2.0, 1000.0))
-        lost, restored = LinkEvent(2.0, "lost", "out of range"), LinkEvent(2.0, "restored", "after 1 attempt(s)")
+        lost, restored = LinkEvent(2.0, "lost", "out of range"), LinkEvent(2.0, "restored", "after 1 attempt")
         sink.event(lost)
         sink.event(restored)
         m2 = note(20.0, 64, 937.5)

@@ -463,7 +463,7 @@ def test_the_prompt_frame_shows_the_persons_calm_lines_the_battery_and_the_recon
     assert f.elapsed_s == t and f.remaining_s == pytest.approx(600.0 - t) and f.stage == "fixed"
     prompt.event(LinkEvent(t_s=t, kind="lost", detail="out of range"))
     assert prompt.frame(t + 1).reconnecting and prompt.frame(t + 1).reconnect_text == "strap reconnecting…"
-    prompt.event(LinkEvent(t_s=t, kind="restored", detail="after 2 attempt(s)"))
+    prompt.event(LinkEvent(t_s=t, kind="restored", detail="after 2 attempts"))
     battery[0] = 86
     back = prompt.frame(t + 2)
     assert not back.reconnecting and back.battery_percent == 86

@@ -170,7 +170,7 @@ def make_session(store: SessionStore, i: int, start_local: dt.datetime, rng: np.
         if in_gap:
             in_gap = False
             g = Gap(start_s=last_t or 0.0, end_s=t_s - rr / 1000.0, reason="link lost")
-            store.add_link_event(sid, LinkEvent(g.end_s, "restored", "after 1 attempt(s)"))
+            store.add_link_event(sid, LinkEvent(g.end_s, "restored", "after 1 attempt"))
             store.add_gap(sid, g)
             guide.event(g)
             flags = BeatFlags.AFTER_GAP
