@@ -182,7 +182,8 @@ def _report(session: Session, out_path: Path | None, out: TextIO) -> None:
     rec = session.recording()
     losses = sum(1 for e in rec.link_events if e.kind == "lost")
     print(f"Recorded {rec.n_beats} beats over {mm_ss(rec.duration_s)} (mm:ss); "
-          f"{plural(len(rec.gaps), 'gap')} totalling {rec.gap_total_s:.1f} s; {plural(losses, 'link loss', 'link losses')}.", file=out)
+          f"{plural(len(rec.gaps), 'gap')} totalling {rec.gap_total_s:.1f} s; "
+          f"{plural(losses, 'link loss', 'link losses')}.", file=out)
     if out_path is not None and rec.n_beats:
         print(f"Beats written to {out_path}", file=out)
 

@@ -14,8 +14,8 @@ from typing import Final
 
 from biofeedback.errors import FileFormatError, StoreError
 
-__all__ = ["CALM_LINES_FILE", "HOME_ENV", "STORE_FILE", "calm_lines_path", "data_dir", "existing_store_path", "new_file",
-           "private_folder", "store_path"]
+__all__ = ["CALM_LINES_FILE", "HOME_ENV", "STORE_FILE", "calm_lines_path", "data_dir", "existing_store_path",
+           "new_file", "private_folder", "store_path"]
 
 HOME_ENV: Final[str] = "BIOFEEDBACK_HOME"
 PRIVATE_DIR_MODE: Final[int] = 0o700
