@@ -4,7 +4,7 @@ protocol, in closed loop with simulated people (``biofeedback.evaluation``).
 One command, from the repository root::
 
     python benchmarks/coach.py                  # default and poor_follower, 3 x 40 people (about 4 min on 2 cores)
-    python benchmarks/coach.py --all            # every variant (about 33 min on 2 cores): benchmarks/coach_results.json
+    python benchmarks/coach.py --all            # every variant (about 35 min on 2 cores): benchmarks/coach_results.json
     python benchmarks/coach.py --variants default,noisy --people 20 --seed 5
     python benchmarks/coach.py --noise-budget --seed 77   # each of the model's noise sources removed in turn
     python benchmarks/coach.py --tables benchmarks/coach_results.json   # the README's tables, from a results file
