@@ -172,7 +172,8 @@ async def _scan(args: argparse.Namespace, out: TextIO) -> int:
 
 def _report(session: Session, out_path: Path | None, out: TextIO) -> None:
     """What a recording kept: the strap, beats, gaps, link losses, the file."""
-    from biofeedback.display.summary import mm_ss, plural
+    from biofeedback._words import plural
+    from biofeedback.display.summary import mm_ss
 
     ble = _ble_of(session.source)
     if ble is not None and ble.strap is not None:
@@ -396,6 +397,7 @@ def _stored_resonance(data_dir: Path | None) -> tuple[float, str]:
 
 
 def _calm_lines(args: argparse.Namespace, out: TextIO) -> int:
+    from biofeedback._words import plural
     from biofeedback.display.calm import CalmLines, forget_calm_lines, store_calm_lines
     from biofeedback.paths import calm_lines_path
 
@@ -403,7 +405,7 @@ def _calm_lines(args: argparse.Namespace, out: TextIO) -> int:
         args.subparser.error("give a FILE to keep, or --show, or --reset; not both")
     if args.file is not None:
         path, lines = store_calm_lines(args.file, args.data_dir)
-        print(f"Kept your {len(lines)} calm line{'s' if len(lines) != 1 else ''} in {path}; the prompt and the sound "
+        print(f"Kept your {plural(len(lines), 'calm line')} in {path}; the prompt and the sound "
               "mode show them from the next session ('biofeedback calm-lines --reset' goes back to the defaults).",
               file=out)
         return 0

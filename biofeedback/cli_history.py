@@ -179,9 +179,10 @@ def show(args: argparse.Namespace, out: TextIO, show_file: Callable[..., int]) -
     text = str(target)
     if target.exists() or not text.isdigit():
         return show_file(target, args.plot, out, force=args.force)
+    from biofeedback._words import plural
     from biofeedback.display.history import session_lines
     from biofeedback.display.rating import rating_lines
-    from biofeedback.display.summary import format_summary, mm_ss, plural
+    from biofeedback.display.summary import format_summary, mm_ss
     from biofeedback.ratings import Ratings
 
     if args.plot is not None:

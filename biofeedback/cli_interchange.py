@@ -124,7 +124,7 @@ def _progress(total: int, what: str) -> Iterator[Callable[[int, int], None] | No
 
 
 def _import(args: argparse.Namespace, out: TextIO) -> int:
-    from biofeedback.display.summary import plural
+    from biofeedback._words import plural
     from biofeedback.interchange import import_files, session_files
     from biofeedback.paths import store_path
     from biofeedback.store import SessionStore
@@ -152,7 +152,7 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _report(r: ImportResult) -> list[str]:
-    from biofeedback.display.summary import plural
+    from biofeedback._words import plural
     from biofeedback.interchange import PLAUSIBLE_RR_MS
 
     f = r.file
@@ -175,7 +175,7 @@ def _report(r: ImportResult) -> list[str]:
 
 
 def _summary(results: list[ImportResult], out: TextIO) -> None:
-    from biofeedback.display.summary import plural
+    from biofeedback._words import plural
 
     added = [r for r in results if not r.skipped]
     skipped = len(results) - len(added)

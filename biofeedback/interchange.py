@@ -75,6 +75,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from biofeedback._words import plural
 from biofeedback.beats import BeatFlags
 from biofeedback.errors import FileFormatError, InvalidInputError
 from biofeedback.formats import (
@@ -206,9 +207,7 @@ def export_kubios(store: SessionStore, session_id: int) -> str:
     """
     rec = store.recording(session_id)
     lines = meta_lines(rec.meta, KUBIOS_FORMAT)
-    n_gaps = len(rec.gaps)
-    gaps = (f"; {n_gaps} gap{'s' if n_gaps != 1 else ''} of {rec.gap_total_s:.1f} s left out of the series"
-            if rec.gaps else "")
+    gaps = f"; {plural(len(rec.gaps), 'gap')} of {rec.gap_total_s:.1f} s left out of the series" if rec.gaps else ""
     lines.append(f"# RR intervals in ms, one per line: {rec.n_beats} beats of session {session_id}{gaps}\n")
     lines += [f"{rr!r}\n" for rr in rec.rr_ms.tolist()]
     return "".join(lines)

@@ -24,8 +24,8 @@ import numpy.typing as npt
 from matplotlib.figure import Figure
 
 from biofeedback import __version__, hrv
+from biofeedback._words import plural
 from biofeedback.analysis import Corrected, SessionSummary
-from biofeedback.display.summary import plural
 from biofeedback.errors import DisplayUnavailableError, FileFormatError, InvalidInputError
 from biofeedback.formats import open_private
 from biofeedback.hrv.frequency import HF_HZ, LF_HZ, VLF_HZ

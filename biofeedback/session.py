@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Final
 
 from biofeedback import __version__
+from biofeedback._words import plural
 from biofeedback.beats import MAX_LAG_S, BeatClock, BeatLog, Measurement, RejectedFrame
 from biofeedback.errors import InvalidInputError
 from biofeedback.pieces import Piece, SessionEvent
@@ -225,8 +226,7 @@ class Session:
             return False
         if isinstance(event, LinkRestored):
             log.info("link restored after %d attempt(s)", event.attempts)
-            tries = f"{event.attempts} attempt{'s' if event.attempts != 1 else ''}"
-            self._event(LinkEvent(self.clock.last_beat_s, "restored", f"after {tries}"))
+            self._event(LinkEvent(self.clock.last_beat_s, "restored", f"after {plural(event.attempts, 'attempt')}"))
             return False
         if isinstance(event, RejectedFrame):  # no beat in it; kept in its place among the frames
             self._to_stream(event, live=True)

@@ -8,8 +8,8 @@ and only the third-party libraries of its layer:
 rank  layer       modules                                                      third-party
 ====  ==========  ===========================================================  ==============================
 0     core        hrm, beats, notifications, artifacts, hrv/, analysis, sound, numpy, scipy
-                  recording, pieces, ratings, hr_drop, errors, _validate, (pacer,
-                  coach, physiology)
+                  recording, pieces, ratings, hr_drop, errors, _validate, _words,
+                  (pacer, coach, physiology)
 1     sources     sources/, emulator/                                          numpy, bleak, dbus_fast
 2     formats     formats, store, paths, track (the WAV writer), interchange   numpy, platformdirs
 3     display     display/, plots                                              numpy, matplotlib, rich,
@@ -42,7 +42,8 @@ LAYER_OF: Final[dict[str, str]] = {
     "hrm": "core", "beats": "core", "notifications": "core", "artifacts": "core", "hrv": "core", "analysis": "core",
     "recording": "core", "pieces": "core", "errors": "core", "_validate": "core", "sound": "core",
     "pacer": "core", "protocols": "core", "guide": "core", "coach": "core", "physiology": "core",
-    "ratings": "core", "hr_drop": "core", "outcome": "core", "live_artifacts": "core", "coach_evidence": "core", "evaluation": "core",
+    "ratings": "core", "hr_drop": "core", "_words": "core", "outcome": "core", "live_artifacts": "core",
+    "coach_evidence": "core", "evaluation": "core",
     "history": "core",
     "sources": "sources", "emulator": "sources", "sources.frames": "sources", "sources.simulated": "sources",
     "sources.stored": "formats",  # reads the store

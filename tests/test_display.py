@@ -10,10 +10,11 @@ import numpy as np
 from _data import SAMPLE_DATA
 
 from biofeedback import hrv
+from biofeedback._words import plural
 from biofeedback.beats import Beat, BeatFlags
 from biofeedback.display.outcome import outcome_lines
 from biofeedback.display.status import RMSSD_MIN_BEATS, RecordStatus
-from biofeedback.display.summary import mm_ss, plural
+from biofeedback.display.summary import mm_ss
 from biofeedback.formats import read_rr_file
 from biofeedback.outcome import SessionOutcome
 from biofeedback.recording import LinkEvent

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from biofeedback.display.summary import mm_ss, plural
+from biofeedback._words import plural
+from biofeedback.display.summary import mm_ss
 from biofeedback.outcome import SessionOutcome
 
 __all__ = ["outcome_lines"]

@@ -23,8 +23,9 @@ import math
 from collections import deque
 from typing import Final, TextIO
 
+from biofeedback._words import plural
 from biofeedback.beats import Beat, BeatFlags
-from biofeedback.display.summary import mm_ss, plural
+from biofeedback.display.summary import mm_ss
 from biofeedback.hrv import SlidingHRV
 from biofeedback.pieces import Piece, SessionEvent
 from biofeedback.recording import LinkEvent, Recording

@@ -11,23 +11,13 @@ from typing import Final
 import numpy as np
 
 from biofeedback import hrv
+from biofeedback._words import plural
 from biofeedback.analysis import MIN_STRETCH_BEATS, SessionSummary
 from biofeedback.recording import RecordingMeta
 
-__all__ = ["format_meta", "format_summary", "mm_ss", "plural"]
+__all__ = ["format_meta", "format_summary", "mm_ss"]
 
 _LABEL: Final[int] = 38  # width of the label column
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    """``n`` and the word for ``n`` of them: ``one`` for 1, else ``many`` (by default ``one + "s"``).
-
-    Examples
-    --------
-    >>> plural(1, "beat"), plural(0, "beat"), plural(2, "time"), plural(3, "loss", "losses")
-    ('1 beat', '0 beats', '2 times', '3 losses')
-    """
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def mm_ss(t_s: float) -> str:

@@ -35,6 +35,7 @@ from bleak.backends.device import BLEDevice
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
 from biofeedback._validate import check_positive
+from biofeedback._words import plural
 from biofeedback.errors import ConnectError, InvalidInputError
 from biofeedback.hrm import BATTERY_LEVEL_UUID, HEART_RATE_MEASUREMENT_UUID
 from biofeedback.sources.base import IteratingSource, LinkLost, LinkRestored, SourceEvent, SourceInfo
@@ -327,7 +328,7 @@ class BleSource(IteratingSource):
                 if self.give_up_after_s is not None and elapsed_s >= self.give_up_after_s:
                     raise ConnectError(
                         f"Lost {info.name} ({info.address}) and could not reconnect in "
-                        f"{attempts} attempt{'s' if attempts != 1 else ''} over {elapsed_s:.0f} s: {why}. {_RETRY_HINT}"
+                        f"{plural(attempts, 'attempt')} over {elapsed_s:.0f} s: {why}. {_RETRY_HINT}"
                     ) from exc
                 wait_s = delay_s
                 if self.give_up_after_s is not None:
