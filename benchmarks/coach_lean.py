@@ -6,8 +6,8 @@ One command, from the repository root::
     python benchmarks/coach_lean.py --variants default,broad,narrow,noisy,poor_follower,small_swing --seed 1,77,78
 
 On the breaths of the ``ideal sampling 14`` reference of ``benchmarks/coach.py`` (an even sweep of
-4-7.5/min, 2 breaths a pace, read exactly as the coach reads them), ``coach_evidence.fit_peak``
-ends slower than the person's resonance. Each row splits that lean:
+4-7.5/min, 2 breaths a pace, read exactly as the coach reads them; the very breaths and weights
+it fits its estimate on at minute 14), ``coach_evidence.fit_peak`` ends slower than the person's resonance. Each row splits that lean:
 
 - ``fit_peak, measured``: median signed ``estimate - resonance`` (/min) and median abs error,
   on the swings as measured;
@@ -16,7 +16,7 @@ ends slower than the person's resonance. Each row splits that lean:
   alone gives it (it is flatter below its peak than above);
 - ``measured / truth``: the median of ``log(measured / truth)`` over breaths 0.75-2.25/min
   below the resonance, within 0.5 of it, and 0.75-2.25 above it: a tilt in the measured curve
-  itself; then the same as weighted means with ``fit_peak``'s weights (the coach's
+  itself; then the same as weighted medians with ``fit_peak``'s weights (the coach's
   ``_weights``), the curve the estimator sees;
 - ``tilted resonator``: an estimator that learns an asymmetric shape, the amplitude of a
   second-order resonator times a power law of pace (``log swing = a - alpha log pace -
@@ -37,10 +37,13 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
 
 from coach import NOISE_SOURCES, Sweep, without  # the reference sweep, as the benchmark runs it
 
@@ -51,7 +54,6 @@ from biofeedback.physiology import VARIANTS, sample_people
 ALPHAS = np.linspace(-0.5, 1.5, 9)  # power of the pace tilt (depth ~ pace^-alpha)
 QS = np.geomspace(0.3, 6.0, 20)  # sharpness of the resonance
 CENTRES_BPM = np.arange(3.0, 9.0001, 0.02)  # its centre, /min
-BANDWIDTH_BPM = 0.75  # the coach's kernel width (CoachOptions.bandwidth_bpm)
 
 
 def tilted_resonator_peak(pace_bpm: np.ndarray, swing_bpm: np.ndarray, weight: np.ndarray) -> float | None:
@@ -78,38 +80,73 @@ def tilted_resonator_peak(pace_bpm: np.ndarray, swing_bpm: np.ndarray, weight: n
     return float(grid[int(np.argmax(curve))])
 
 
+def weighted_median(x: np.ndarray, w: np.ndarray) -> float:
+    """The value at half the total weight of ``x`` sorted (NaN when nothing weighs)."""
+    order = np.argsort(x)
+    cum = np.cumsum(w[order])
+    if cum.size == 0 or cum[-1] <= 0:
+        return math.nan
+    return float(x[order][int(np.searchsorted(cum, 0.5 * cum[-1]))])
+
+
+def sides(pace_bpm: np.ndarray, swing_bpm: np.ndarray, truth_bpm: np.ndarray, weight: np.ndarray,
+          resonance_bpm: float) -> dict[str, float]:
+    """Median log(measured / truth) of the weighed breaths 0.75-2.25/min below the resonance,
+    within 0.5 of it and 0.75-2.25 above it, plain and weighted (NaN for a side with none).
+    Swings are floored as ``fit_peak`` floors them (at 0.2 times their median)."""
+    used = weight > 1e-3
+    if not used.any():
+        return {f"{side}{kind}": math.nan for side in ("below", "near", "above") for kind in ("", " weighted")}
+    ratio = np.log(np.maximum(swing_bpm, 0.2 * float(np.median(swing_bpm[used]))) / truth_bpm)
+    off = pace_bpm - resonance_bpm
+    masks = {"below": used & (off <= -0.75) & (off >= -2.25), "near": used & (np.abs(off) <= 0.5),
+             "above": used & (off >= 0.75) & (off <= 2.25)}
+    out = {side: float(np.median(ratio[m])) if m.any() else math.nan for side, m in masks.items()}
+    out.update({f"{side} weighted": weighted_median(ratio[m], weight[m]) for side, m in masks.items()})
+    return out
+
+
+class _Snapshot(Sweep):
+    """``ideal sampling 14`` itself, keeping the breaths and weights it fits its estimate on."""
+
+    breaths_fitted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _refit(self):  # type: ignore[no-untyped-def]
+        pace, swing, w = self._weights()
+        self.breaths_fitted = (pace.copy(), swing.copy(), w.copy())
+        return super()._refit()
+
+
 def one_person(args: tuple[str, int, int, int, tuple[str, ...]]) -> dict[str, float]:
     """The estimates for person ``i`` of (variant, seed, n), with the named noise sources removed."""
     variant, seed, n, i, removed = args
     zero = {k: v for name in removed for k, v in NOISE_SOURCES[name].items()}
     person = without(sample_people(n, seed, variant), zero)[i]
-    sweep = Sweep(99.0)  # sweeps the whole session, as ideal sampling 14 does for its first 14 minutes
-    run_session(person, sweep, minutes=14.0)
-    pace, swing, w = sweep._weights()
+    sweep = _Snapshot(14.0)
+    run_session(person, sweep, minutes=15.0)
+    assert sweep.breaths_fitted is not None, "the sweep never reached its estimate"
+    pace, swing, w = sweep.breaths_fitted
     truth = np.array([person.swing_bpm(float(q)) for q in pace])
     res = person.resonance_bpm
-    fit = fit_peak(pace, swing, w, bandwidth_bpm=BANDWIDTH_BPM)
-    fit_truth = fit_peak(pace, truth, w, bandwidth_bpm=BANDWIDTH_BPM)
-    tilted = tilted_resonator_peak(pace, swing, w)
-    used = w > 1e-3
-    ratio = np.log(np.maximum(swing, 1e-9) / truth)
-    off = pace - res
-    sides = {"below": used & (off <= -0.75) & (off >= -2.25), "near": used & (np.abs(off) <= 0.5),
-             "above": used & (off >= 0.75) & (off <= 2.25)}
+    bandwidth = sweep.options.bandwidth_bpm
+    fit = fit_peak(pace, swing, w, bandwidth_bpm=bandwidth)
+    fit_truth = fit_peak(pace, truth, w, bandwidth_bpm=bandwidth)
 
     def err(e: float | None) -> float:
         return (min(max(e, 4.0), 7.5) if e is not None else 6.0) - res
 
     return {"measured": err(fit.peak_bpm if fit else None), "truth": err(fit_truth.peak_bpm if fit_truth else None),
-            "tilted": err(tilted),
-            **{side: float(np.median(ratio[m])) if m.any() else math.nan for side, m in sides.items()},
-            # as the estimator weighs them
-            **{f"{side} weighted": float(np.average(ratio[m], weights=w[m])) if m.any() else math.nan
-               for side, m in sides.items()}}
+            "tilted": err(tilted_resonator_peak(pace, swing, w)), "held": float(sweep.resonance_bpm or 6.0) - res,
+            **sides(pace, swing, truth, w, res)}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}; see --help\n")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = _Parser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--variants", default="default,poor_follower", help="comma-separated VARIANTS keys")
     ap.add_argument("--seed", default="1,77", help="comma-separated seeds whose people are pooled (default 1,77)")
     ap.add_argument("--people", type=int, default=20, help="people per seed (default 20)")
@@ -121,20 +158,26 @@ def main(argv: list[str] | None = None) -> int:
     variants = args.variants.split(",")
     conditions: list[tuple[str, ...]] = [()]
     for cond in filter(None, args.remove.split(";")):
-        conditions.append(tuple(NOISE_SOURCES) if cond == "all" else tuple(cond.split(",")))
+        names = cond.split(",")
+        conditions.append(tuple(NOISE_SOURCES) if "all" in names else tuple(names))
     bad = [v for v in variants if v not in VARIANTS] + [s for c in conditions for s in c if s not in NOISE_SOURCES]
     try:
         seeds = [int(s) for s in args.seed.split(",")]
     except ValueError:
+        seeds = []
+    if not seeds or min(seeds) < 0:
         bad.append(args.seed)
     if bad:
         print(f"error: unknown variant, noise source or seed {bad[0]!r}; see --help", file=sys.stderr)
+        return 2
+    if args.people < 1 or args.jobs < 1:
+        print("error: --people and --jobs must be at least 1", file=sys.stderr)
         return 2
     print("| variant | removed | fit_peak, measured: lean, abs error /min | fit_peak, truth values: lean | "
           "log measured / truth: below, near, above the peak | the same, weighted as fit_peak weighs | "
           "tilted resonator: lean, abs error /min |")
     print("|---|---|---|---|---|---|---|")
-    with ProcessPoolExecutor(max(1, args.jobs)) as pool:
+    with ProcessPoolExecutor(args.jobs) as pool:
         for variant in variants:
             for removed in conditions:
                 jobs = [(variant, s, args.people, i, removed) for s in seeds for i in range(args.people)]
@@ -144,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                     vals = np.array([r[key] for r in rows])
                     return float(np.nanmedian(np.abs(vals) if absolute else vals))
 
-                label = "all" if len(removed) == len(NOISE_SOURCES) else (", ".join(removed) or "nothing")
+                label = "all" if set(removed) == set(NOISE_SOURCES) else (", ".join(removed) or "nothing")
                 print(f"| {variant} | {label} | {med('measured'):+.2f}, {med('measured', True):.2f} | "
                       f"{med('truth'):+.2f} | {med('below'):+.3f}, {med('near'):+.3f}, {med('above'):+.3f} | "
                       f"{med('below weighted'):+.3f}, {med('near weighted'):+.3f}, {med('above weighted'):+.3f} | "
