@@ -47,7 +47,7 @@ if HERE not in sys.path:
 
 from coach import NOISE_SOURCES, Sweep, without  # the reference sweep, as the benchmark runs it
 
-from biofeedback.coach_evidence import fit_peak
+from biofeedback.coach_evidence import PeakFit, fit_peak
 from biofeedback.evaluation import run_session
 from biofeedback.physiology import VARIANTS, sample_people
 
@@ -111,7 +111,7 @@ class _Snapshot(Sweep):
 
     breaths_fitted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def _refit(self):  # type: ignore[no-untyped-def]
+    def _refit(self) -> PeakFit | None:
         pace, swing, w = self._weights()
         self.breaths_fitted = (pace.copy(), swing.copy(), w.copy())
         return super()._refit()
