@@ -56,13 +56,18 @@ QS = np.geomspace(0.3, 6.0, 20)  # sharpness of the resonance
 CENTRES_BPM = np.arange(3.0, 9.0001, 0.02)  # its centre, /min
 
 
+def log_swing(swing_bpm: np.ndarray) -> np.ndarray:
+    """Log swing, floored at 0.2 times the median swing, as ``fit_peak`` floors it."""
+    return np.log(np.maximum(swing_bpm, 0.2 * float(np.median(swing_bpm))))
+
+
 def tilted_resonator_peak(pace_bpm: np.ndarray, swing_bpm: np.ndarray, weight: np.ndarray) -> float | None:
     """Pace of the largest swing (/min) of the best tilted resonator, within the visited paces."""
     keep = weight > 1e-3
     p, s, w = pace_bpm[keep], swing_bpm[keep], weight[keep]
     if p.size < 4:
         return None
-    y = np.log(np.maximum(s, 0.2 * float(np.median(s))))
+    y = log_swing(s)
     paces, which = np.unique(p, return_inverse=True)  # breaths share paces: fit the weighted mean per pace
     w_pace = np.bincount(which, w)
     y_pace = np.bincount(which, w * y) / w_pace
@@ -93,16 +98,15 @@ def sides(pace_bpm: np.ndarray, swing_bpm: np.ndarray, truth_bpm: np.ndarray, we
           resonance_bpm: float) -> dict[str, float]:
     """Median log(measured / truth) of the weighed breaths 0.75-2.25/min below the resonance,
     within 0.5 of it and 0.75-2.25 above it, plain and weighted (NaN for a side with none).
-    Swings are floored as ``fit_peak`` floors them (at 0.2 times their median)."""
+    Swings are floored as ``fit_peak`` floors them (:func:`log_swing`, over the weighed breaths)."""
     used = weight > 1e-3
     if not used.any():
         return {f"{side}{kind}": math.nan for side in ("below", "near", "above") for kind in ("", " weighted")}
-    ratio = np.log(np.maximum(swing_bpm, 0.2 * float(np.median(swing_bpm[used]))) / truth_bpm)
-    off = pace_bpm - resonance_bpm
-    masks = {"below": used & (off <= -0.75) & (off >= -2.25), "near": used & (np.abs(off) <= 0.5),
-             "above": used & (off >= 0.75) & (off <= 2.25)}
+    ratio = log_swing(swing_bpm[used]) - np.log(truth_bpm[used])
+    off, w = pace_bpm[used] - resonance_bpm, weight[used]
+    masks = {"below": (off <= -0.75) & (off >= -2.25), "near": np.abs(off) <= 0.5, "above": (off >= 0.75) & (off <= 2.25)}
     out = {side: float(np.median(ratio[m])) if m.any() else math.nan for side, m in masks.items()}
-    out.update({f"{side} weighted": weighted_median(ratio[m], weight[m]) for side, m in masks.items()})
+    out.update({f"{side} weighted": weighted_median(ratio[m], w[m]) for side, m in masks.items()})
     return out
 
 

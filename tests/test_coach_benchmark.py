@@ -4,32 +4,23 @@ README's tables read off a results file."""
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from _benchmarks import benchmark_module
 
 from biofeedback.evaluation import run_session, summarise
 from biofeedback.physiology import sample_people
 from biofeedback.protocols import FixedPace
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
 def bench() -> Iterator[ModuleType]:
-    # imported by name from benchmarks/, which stays on the path while the tests run, so that worker
-    # processes find its functions however they start (fork, spawn or forkserver)
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        yield importlib.import_module("coach")
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-        sys.modules.pop("coach", None)
+    with benchmark_module("coach") as module:
+        yield module
 
 
 def test_seeds_are_pooled_and_the_figures_do_not_depend_on_the_processes(bench: ModuleType) -> None:

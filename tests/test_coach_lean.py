@@ -1,33 +1,25 @@
-"""benchmarks/coach_lean.py: the tilted resonator finds the peak of its own family's curves, on
-either side of 6/min, and the split of the lean is read off one real session of the sweep."""
+"""benchmarks/coach_lean.py: the tilted resonator finds the peak of its own family's curves, the
+sides read the measured curve's tilt to the number, and one real sweep is split on the very
+breaths the reference fits."""
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from _benchmarks import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def lean() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        yield importlib.import_module("coach_lean")
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-        for name in ("coach_lean", "coach"):
-            sys.modules.pop(name, None)
+    with benchmark_module("coach_lean") as module:
+        yield module
 
 
-def _curve(lean: ModuleType, pace: np.ndarray, centre: float, q: float, alpha: float) -> np.ndarray:
+def _curve(pace: np.ndarray, centre: float, q: float, alpha: float) -> np.ndarray:
     return np.exp(-0.5 * np.log1p((q * (pace / centre - centre / pace)) ** 2) - alpha * np.log(pace))
 
 
@@ -37,9 +29,9 @@ def test_the_tilted_resonator_finds_the_peak_of_a_curve_of_its_family(
         lean: ModuleType, centre: float, q_index: int, alpha_index: int) -> None:
     q, alpha = float(lean.QS[q_index]), float(lean.ALPHAS[alpha_index])
     pace = np.repeat(np.arange(4.0, 7.51, 0.25), 2)
-    swing = 12.0 * _curve(lean, pace, centre, q, alpha)
+    swing = 12.0 * _curve(pace, centre, q, alpha)
     grid = np.arange(4.0, 7.5001, 0.001)
-    truth = float(grid[np.argmax(_curve(lean, grid, centre, q, alpha))])
+    truth = float(grid[np.argmax(_curve(grid, centre, q, alpha))])
     assert 4.1 < truth < 7.4
     peak = lean.tilted_resonator_peak(pace, swing, np.ones(pace.size))
     assert peak == pytest.approx(truth, abs=0.03)
@@ -52,7 +44,7 @@ def test_the_tilted_resonator_finds_the_peak_of_a_curve_of_its_family(
 
 def test_the_tilted_resonator_keeps_to_the_visited_paces_and_needs_three(lean: ModuleType) -> None:
     pace = np.repeat(np.arange(4.5, 7.51, 0.25), 2)
-    swing = 10.0 * _curve(lean, pace, 4.0, float(lean.QS[8]), 0.5)  # its peak lies below the paces visited
+    swing = 10.0 * _curve(pace, 4.0, float(lean.QS[8]), 0.5)  # its peak lies below the paces visited
     assert lean.tilted_resonator_peak(pace, swing, np.ones(pace.size)) == pytest.approx(4.5)
     two = np.array([5.0, 5.0, 6.0, 6.0])
     assert lean.tilted_resonator_peak(two, np.array([8.0, 8.0, 9.0, 9.0]), np.ones(4)) is None
