@@ -19,6 +19,11 @@ real coach can beat, which bound what the information in the heartbeats supports
   in 0.25/min steps, 2 breaths a pace, the whole range swept again and again), then the
   coach's own estimator (``coach_evidence.fit_peak`` over every trusted breath) picks the
   pace for the last minute. The best data design for the coach's estimator.
+- ``oracle family 14``: the same breaths, but the estimate is the model's own curve family
+  (``physiology.swing_shape``: depth times the delayed baroreflex loop's gain) fitted to
+  them, its five shape parameters (loop delay, loop gain, vascular time constant, vagal
+  corner, depth exponent) and its height free within the ranges every variant draws from:
+  what an estimator that knows how the simulated heart works, but not this person, reads.
 - ``oracle shape 14``: the same breaths, but the estimate is an oracle's: it knows the
   person's true swing curve up to its height and its position on the pace axis (the model's
   ``swing_bpm`` curve, shifted), and fits only those two to the measured swings (least
@@ -61,6 +66,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.optimize import least_squares
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -70,7 +76,7 @@ from biofeedback.evaluation import PersonResult, Summary, run_session, summarise
 from biofeedback.guide import BreathGuide
 from biofeedback.live_artifacts import LiveArtefactFilter
 from biofeedback.pacer import BreathPattern, Pacer
-from biofeedback.physiology import VARIANTS, Person, sample_people
+from biofeedback.physiology import VARIANTS, Person, PersonParams, sample_people, swing_shape
 from biofeedback.protocols import Controller, FixedPace, SteppedProtocol
 
 TUNING_SEED = 1  # the seed set the coach's settings were chosen on (default variant)
@@ -81,19 +87,56 @@ AROUND_BPM = np.array([0.0, 0.5, 1.0, 0.5, 0.0, -0.5, -1.0, -0.5])  # the oracle
 SWEEP_BPM = np.round(np.concatenate([np.arange(7.5, 3.99, -0.25), np.arange(4.25, 7.26, 0.25)]), 2)
 
 
+# The family oracle's free shape parameters and their bounds: every variant's range. The loop
+# gain is a raw gain in disguise: ``physiology`` scales it by the resonance, which the oracle does
+# not know, so it is normalised at a fixed one (the slowest scaling), where every raw gain a
+# variant draws is a loop_gain of 0.13-0.8.
+FAMILY_FIELDS = ("loop_gain", "vascular_tau_s", "vagal_corner_bpm", "depth_exponent")
+FAMILY_NORM = {"resonance_bpm": 12.0}
+FAMILY_LO = np.array([0.5, 0.1, 0.8, 5.7, 0.4])  # loop delay (s), then FAMILY_FIELDS
+FAMILY_HI = np.array([15.0, 0.95, 6.0, 8.7, 0.6])
+FAMILY_STARTS = [np.array([d, g, 2.5, 7.2, 0.5]) for d in (3.0, 5.0, 7.0, 9.0) for g in (0.25, 0.6)]
+FAMILY_GRID_BPM = np.arange(4.0, 7.5001, 0.01)
+
+
+def _family_shape(pace_bpm: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    params = PersonParams(**FAMILY_NORM, **dict(zip(FAMILY_FIELDS, map(float, theta[1:]), strict=True)))
+    return swing_shape(pace_bpm, params, float(theta[0]))
+
+
+def family_peak(pace_bpm: np.ndarray, swing_bpm: np.ndarray, weight: np.ndarray) -> float | None:
+    """The peak, 4-7.5/min, of the model's curve family fitted to the breaths (weighted least
+    squares on log swing, the height profiled out, the best of :data:`FAMILY_STARTS`); None with
+    fewer than 6 weighed breaths."""
+    keep = weight > 1e-3
+    if np.count_nonzero(keep) < 6:
+        return None
+    p, y, w = pace_bpm[keep], np.log(np.maximum(swing_bpm[keep], 0.05)), weight[keep]
+    sw = np.sqrt(w)
+
+    def residuals(theta: np.ndarray) -> np.ndarray:
+        r = y - np.log(_family_shape(p, theta))
+        return sw * (r - float(np.sum(w * r) / np.sum(w)))
+
+    fits = [least_squares(residuals, x0, bounds=(FAMILY_LO, FAMILY_HI), diff_step=1e-3) for x0 in FAMILY_STARTS]
+    best = min(fits, key=lambda r: float(r.cost))
+    return float(FAMILY_GRID_BPM[int(np.argmax(_family_shape(FAMILY_GRID_BPM, best.x)))])
+
+
 class Sweep(Coach):
     """A reference, not a coach: sweeps 4-7.5/min evenly, then holds an estimate.
 
     It reads every breath as the coach does (it *is* the coach with the decisions replaced),
     shows :data:`SWEEP_BPM` in turn, ``per_pace`` breaths each, until ``scan_min`` minutes,
-    then holds the estimate of that moment: the coach's ``fit_peak`` (``person=None``) or,
-    given the simulated person, the shape oracle (the true swing curve, shifted and scaled,
-    fitted to log swing).
+    then holds the estimate of that moment: the coach's ``fit_peak`` (``person=None``), the
+    family oracle (``family=True``: :func:`family_peak`) or, given the simulated person, the
+    shape oracle (the true swing curve, shifted and scaled, fitted to log swing).
     """
 
     def __init__(self, scan_min: float, person: Person | None = None, per_pace: int = 2,
-                 around_truth: bool = False) -> None:
+                 around_truth: bool = False, family: bool = False) -> None:
         super().__init__()
+        self.family = family
         self.sweep_bpm = SWEEP_BPM
         if around_truth and person is not None:  # the best places for this person, known only to an oracle
             self.sweep_bpm = np.clip(person.resonance_bpm + AROUND_BPM, 4.0, 7.5)
@@ -122,8 +165,12 @@ class Sweep(Coach):
     def _decide(self, t_s: float) -> None:
         first = self._first_t if self._first_t is not None else t_s
         if self._held is None and t_s - first >= self.scan_s:
-            est = self._shape_peak() if self.person is not None else (
-                fit.peak_bpm if (fit := self._refit()) is not None else None)
+            if self.person is not None:
+                est = self._shape_peak()
+            elif self.family:
+                est = family_peak(*self._weights())
+            else:
+                est = fit.peak_bpm if (fit := self._refit()) is not None else None
             self._held = float(np.clip(est if est is not None else 6.0, 4.0, 7.5))
             self.resonance_bpm = self._held
         if self._held is not None:
@@ -139,6 +186,7 @@ CONTROLLERS: dict[str, Callable[[Person], Controller]] = {
     "fixed 6": lambda p: FixedPace(6.0),
     "stepped": lambda p: SteppedProtocol(),
     "ideal sampling 14": lambda p: Sweep(14.0),
+    "oracle family 14": lambda p: Sweep(14.0, family=True),
     "oracle shape 14": lambda p: Sweep(14.0, p),
     "oracle shape 5": lambda p: Sweep(5.0, p),
     "oracle design 14": lambda p: Sweep(14.0, p, per_pace=3, around_truth=True),

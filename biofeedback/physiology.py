@@ -112,6 +112,7 @@ __all__ = [
     "SimBeat",
     "Variant",
     "sample_people",
+    "swing_shape",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -292,8 +293,34 @@ def _depth(pace_bpm: FloatArray | float, p: PersonParams) -> FloatArray:
     return np.asarray((6.0 / np.asarray(pace_bpm, dtype=np.float64)) ** p.depth_exponent, dtype=np.float64)
 
 
+def swing_shape(pace_bpm: FloatArray, p: PersonParams, delay_s: float) -> FloatArray:
+    """The shape of the model's swing curve: mean breath depth times the loop's gain, per pace.
+
+    The person's expected swing (:meth:`Person.swing_bpm`) is this times a constant. Only
+    ``loop_gain``, ``vascular_tau_s``, ``vagal_corner_bpm``, ``depth_exponent`` and
+    ``resonance_bpm`` (which scales the raw loop gain) of ``p`` enter, and the loop delay
+    ``delay_s`` (s) is given: for a person it is :attr:`Person.loop_delay_s`, the one that puts
+    the peak on their resonance.
+
+    Parameters
+    ----------
+    pace_bpm : ndarray
+        Breathing paces, breaths/min (> 0).
+    p : PersonParams
+        The curve's parameters.
+    delay_s : float
+        Pure delay of the baroreflex loop, s.
+
+    Returns
+    -------
+    ndarray
+        The unscaled swing at each pace.
+    """
+    return _depth(pace_bpm, p) * _transfer(pace_bpm, p, delay_s)
+
+
 def _peak_bpm(p: PersonParams, delay_s: float, grid: FloatArray = _CURVE_BPM) -> float:
-    curve = _depth(grid, p) * _transfer(grid, p, delay_s)
+    curve = swing_shape(grid, p, delay_s)
     return float(grid[int(np.argmax(curve))])
 
 
@@ -460,7 +487,7 @@ class Person:
 
     def _unit_swing(self, pace_bpm: float) -> float:
         pace = np.array([pace_bpm], dtype=np.float64)
-        return float((_depth(pace, self.params) * _transfer(pace, self.params, self.loop_delay_s))[0])
+        return float(swing_shape(pace, self.params, self.loop_delay_s)[0])
 
     def swing_bpm(self, pace_bpm: float) -> float:
         """The expected peak-to-trough heart-rate swing when breathing at ``pace_bpm``, beats/min.

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 from _benchmarks import benchmark_module
 
 from biofeedback.evaluation import run_session, summarise
-from biofeedback.physiology import sample_people
+from biofeedback.physiology import VARIANTS, sample_people
 from biofeedback.protocols import FixedPace
 
 
@@ -63,3 +65,35 @@ def test_a_file_that_is_not_a_results_file_is_one_line_and_exit_2(
     assert len(err) == 1 and err[0].startswith(f"error: {bad}: not a results file of this benchmark")
     assert bench.main(["--seed", "1,x"]) == 2
     assert "--seed must be an integer or comma-separated integers" in capsys.readouterr().err
+
+
+def test_the_family_oracle_finds_the_peak_of_any_curve_of_the_model(bench: ModuleType) -> None:
+    # the swings of the truth curve itself, two breaths at each pace of the sweep: the fit of the
+    # model's family must land on the resonance (the 0.01/min grid, the delay's bisection aside)
+    pace = np.repeat(bench.SWEEP_BPM, 2)
+    for variant in ("default", "narrow", "broad", "long_delay", "short_delay"):
+        for p in sample_people(2, 3, variant):
+            swing = np.array([p.swing_bpm(float(x)) for x in pace])
+            assert bench.family_peak(pace, swing, np.ones(pace.size)) == pytest.approx(p.resonance_bpm, abs=0.02)
+    weights = np.zeros(pace.size)
+    weights[:5] = 1.0  # breaths without weight do not count: 5 weighed are too few, 6 are enough
+    assert bench.family_peak(pace, swing, weights) is None
+    weights[5] = 1.0
+    assert bench.family_peak(pace, swing, weights) is not None
+
+
+def test_the_family_oracles_bounds_hold_every_person_of_every_variant(bench: ModuleType) -> None:
+    # "knows the family" only if every person the benchmark draws is a member: each shape parameter
+    # inside the bounds, the loop gain once renormalised as the oracle's curve normalises it
+    norm = bench.FAMILY_NORM["resonance_bpm"]
+    for variant in VARIANTS:
+        for p in sample_people(6, 11, variant):
+            q = p.params
+            raw = q.loop_gain * math.hypot(1.0, 2.0 * math.pi * q.resonance_bpm / 60.0 * q.vascular_tau_s)
+            theta = [p.loop_delay_s, raw / math.hypot(1.0, 2.0 * math.pi * norm / 60.0 * q.vascular_tau_s),
+                     q.vascular_tau_s, q.vagal_corner_bpm, q.depth_exponent]
+            assert np.all(bench.FAMILY_LO <= theta) and np.all(theta <= bench.FAMILY_HI), (variant, theta)
+            # and the oracle's curve at those parameters is the person's, up to its height
+            grid = np.array([4.0, 5.0, 6.0, 7.0])
+            ratio = np.array([p.swing_bpm(float(x)) for x in grid]) / bench._family_shape(grid, np.array(theta))
+            assert np.ptp(ratio) < 1e-9 * ratio.mean()
