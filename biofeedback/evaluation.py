@@ -12,7 +12,8 @@ figures no real session can give: how much of the best possible swing the final 
 gives, how far it is from the resonance, and how long the pace took to stay near it.
 
 :func:`summarise` turns a list of sessions into the figures of the coach's targets
-(:data:`TARGETS`), and :func:`target_rows` judges them.
+(:data:`TARGETS`), and :func:`target_rows` judges them. :func:`paired_drop` compares two
+controllers' heart-rate drops person by person, on the same people.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Final, Protocol
 
 import numpy as np
 
+from biofeedback.errors import InvalidInputError
 from biofeedback.guide import BreathGuide
 from biofeedback.live_artifacts import LiveArtefactFilter
 from biofeedback.pacer import BreathPattern, BreathState, Pacer
@@ -31,9 +33,11 @@ from biofeedback.protocols import Controller
 
 __all__ = [
     "NEAR_BPM",
+    "PairedDrop",
     "PersonResult",
     "SimPerson",
     "Summary",
+    "paired_drop",
     "run_session",
     "summarise",
     "target_rows",
@@ -224,6 +228,76 @@ def summarise(results: Sequence[PersonResult]) -> Summary:
         min_pace_bpm=min(r.min_pace_bpm for r in results),
         max_step_bpm=max(r.max_step_bpm for r in results),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PairedDrop:
+    """Two controllers' heart-rate drops on the same people, person by person.
+
+    Attributes
+    ----------
+    n : int
+        People.
+    median_diff_pct : float
+        Median over the people of (drop with the first − drop with the second), % points.
+    ci90_pct : tuple of float
+        A distribution-free 90% confidence interval of that median: the order statistics
+        of the differences that a sign test gives (Conover 1999, §3.2), % points.
+    share_at_least : float
+        Share of people whose drop with the first is at least that with the second, 0–1.
+
+    References
+    ----------
+    Conover, W. J. (1999). Practical Nonparametric Statistics, 3rd ed. Wiley.
+    """
+
+    n: int
+    median_diff_pct: float
+    ci90_pct: tuple[float, float]
+    share_at_least: float
+
+
+def paired_drop(first: Sequence[PersonResult], second: Sequence[PersonResult]) -> PairedDrop:
+    """The heart-rate drops of two controllers compared person by person.
+
+    Parameters
+    ----------
+    first, second : sequence of PersonResult
+        The sessions of two controllers with the same people in the same order (at least 2).
+
+    Returns
+    -------
+    PairedDrop
+
+    Raises
+    ------
+    InvalidInputError
+        Fewer than 2 sessions, or not the same people (their resonances differ).
+
+    Examples
+    --------
+    With 8 people, the 90% interval runs from the 2nd smallest difference to the 2nd largest:
+
+    >>> def session(drop):
+    ...     return PersonResult(5.0, 5.0, 0.0, 1.0, 0.0, drop, 5.0, 0.0, None, None, 0.0)
+    >>> p = paired_drop([session(d) for d in range(8)], [session(0.0)] * 8)
+    >>> p.median_diff_pct, p.ci90_pct, p.share_at_least
+    (3.5, (1.0, 6.0), 1.0)
+    """
+    if len(first) != len(second) or len(first) < 2 or any(
+            a.resonance_bpm != b.resonance_bpm for a, b in zip(first, second, strict=True)):
+        raise InvalidInputError("paired_drop needs the sessions of the same people (2 or more), in the same order")
+    d = np.sort([a.hr_drop_pct - b.hr_drop_pct for a, b in zip(first, second, strict=True)])
+    n = d.size
+    # the largest k with P(Binomial(n, 1/2) <= k - 1) <= 0.05: [d_(k), d_(n+1-k)] covers the median
+    # with >= 90%; with too few people for that, the whole range
+    k, below = 0, 0.0
+    while k < n // 2 and below + math.comb(n, k) / (1 << n) <= 0.05:
+        below += math.comb(n, k) / (1 << n)
+        k += 1
+    k = max(k, 1)
+    return PairedDrop(n=n, median_diff_pct=float(np.median(d)), ci90_pct=(float(d[k - 1]), float(d[n - k])),
+                      share_at_least=float(np.mean(d >= 0.0)))
 
 
 def target_rows(coach: Summary, stepped: Summary, *, min_pace_bpm: float = 4.0,

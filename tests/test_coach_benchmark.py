@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from _benchmarks import benchmark_module
 
-from biofeedback.evaluation import run_session, summarise
+from biofeedback.evaluation import paired_drop, run_session, summarise
 from biofeedback.physiology import VARIANTS, sample_people
 from biofeedback.protocols import FixedPace
 
@@ -54,6 +54,16 @@ def test_the_tables_are_the_summaries_of_a_results_file(bench: ModuleType, tmp_p
     error = tables[3].splitlines()
     assert error[2] == f"| default | {s.median_abs_error_bpm:.2f} |"
     assert tables[7].splitlines()[3] == "| narrow | never |"
+    # with the person-by-person drops of a variant, one more table, of that variant alone
+    people = sample_people(3, 7, "default")
+    stepped = [run_session(p, FixedPace(5.5), minutes=2.0) for p in people]
+    pair = dataclasses.asdict(paired_drop(results, stepped))
+    data["variants"]["default"]["paired_drop"] = json.loads(json.dumps(pair))  # as a file holds it: lists
+    tables = bench.markdown_tables(data).split("\n\n")
+    assert len(tables) == 2 * len(bench.TABLES) + 2 and tables[-2] == f"**{bench.PAIRED_TITLE}**"
+    low, high = pair["ci90_pct"]
+    assert tables[-1].splitlines()[2:] == [
+        f"| default | {pair['median_diff_pct']:+.2f} | {low:+.2f} to {high:+.2f} | {100 * pair['share_at_least']:.0f}% |"]
 
 
 def test_a_file_that_is_not_a_results_file_is_one_line_and_exit_2(

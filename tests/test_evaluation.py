@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from biofeedback import Coach
-from biofeedback.evaluation import PersonResult, run_session, summarise, target_rows
+from biofeedback.errors import InvalidInputError
+from biofeedback.evaluation import PersonResult, paired_drop, run_session, summarise, target_rows
 from biofeedback.pacer import BreathState
 from biofeedback.physiology import sample_people
 from biofeedback.protocols import FixedPace
@@ -111,3 +112,22 @@ def test_people_who_follow_late_and_loosely_are_still_followed_within_the_bounds
     assert all(r.following for r in coach)
     assert min(r.final_pace_bpm for r in coach) >= 4.5  # none left at a pace below their floor
     assert np.mean([r.swing_share for r in coach]) >= 0.85
+
+
+def test_drops_compared_person_by_person() -> None:
+    import doctest
+
+    import biofeedback.evaluation
+
+    assert doctest.testmod(biofeedback.evaluation).failed == 0
+    # 20 people: the first's drop is 0.5 points above the second's for 14, 1 point below for 6
+    first = [result(4.5 + 0.1 * i, 5.0, 1.0, 0.0, 2.0 + (0.5 if i < 14 else -1.0)) for i in range(20)]
+    second = [result(4.5 + 0.1 * i, 5.0, 1.0, 0.0, 2.0) for i in range(20)]
+    p = paired_drop(first, second)
+    assert p.n == 20 and p.median_diff_pct == pytest.approx(0.5) and p.share_at_least == 0.7
+    # a sign test's 90% interval on 20: the 6th smallest to the 6th largest difference
+    assert p.ci90_pct == pytest.approx((-1.0, 0.5))
+    with pytest.raises(InvalidInputError, match="same people"):
+        paired_drop(first, second[::-1])
+    with pytest.raises(InvalidInputError, match="same people"):
+        paired_drop(first[:1], second[:1])
