@@ -22,8 +22,9 @@ real coach can beat, which bound what the information in the heartbeats supports
 - ``oracle family 14``: the same breaths, but the estimate is the model's own curve family
   (``physiology.swing_shape``: depth times the delayed baroreflex loop's gain) fitted to
   them, its five shape parameters (loop delay, loop gain, vascular time constant, vagal
-  corner, depth exponent) and its height free within the ranges every variant draws from:
-  what an estimator that knows how the simulated heart works, but not this person, reads.
+  corner, depth exponent) and its height free, within bounds that hold every person of every
+  variant: what an estimator that knows how the simulated heart works, but not this person,
+  reads.
 - ``oracle shape 14``: the same breaths, but the estimate is an oracle's: it knows the
   person's true swing curve up to its height and its position on the pace axis (the model's
   ``swing_bpm`` curve, shifted), and fits only those two to the measured swings (least
@@ -87,16 +88,34 @@ AROUND_BPM = np.array([0.0, 0.5, 1.0, 0.5, 0.0, -0.5, -1.0, -0.5])  # the oracle
 SWEEP_BPM = np.round(np.concatenate([np.arange(7.5, 3.99, -0.25), np.arange(4.25, 7.26, 0.25)]), 2)
 
 
-# The family oracle's free shape parameters and their bounds: every variant's range. The loop
-# gain is a raw gain in disguise: ``physiology`` scales it by the resonance, which the oracle does
-# not know, so it is normalised at a fixed one (the slowest scaling), where every raw gain a
-# variant draws is a loop_gain of 0.13-0.8.
+# The family oracle's free shape parameters and their bounds. The loop gain is a raw gain in
+# disguise: ``physiology`` scales it by the person's resonance, which the oracle does not know, so
+# its curve scales it at a fixed 12/min instead. The bounds hold every person of every variant
+# with room (a test): loop delay 1.9-5.9 s in a scan of the variants' corners, the gain so scaled
+# 0.155-0.525, the vascular time constant 0.8-6 s (``long_delay`` to ``short_delay``), the vagal
+# corner and the depth exponent as every variant draws them.
 FAMILY_FIELDS = ("loop_gain", "vascular_tau_s", "vagal_corner_bpm", "depth_exponent")
 FAMILY_NORM = {"resonance_bpm": 12.0}
-FAMILY_LO = np.array([0.5, 0.1, 0.8, 5.7, 0.4])  # loop delay (s), then FAMILY_FIELDS
-FAMILY_HI = np.array([15.0, 0.95, 6.0, 8.7, 0.6])
-FAMILY_STARTS = [np.array([d, g, 2.5, 7.2, 0.5]) for d in (3.0, 5.0, 7.0, 9.0) for g in (0.25, 0.6)]
-FAMILY_GRID_BPM = np.arange(4.0, 7.5001, 0.01)
+FAMILY_LO = np.array([1.0, 0.1, 0.8, 5.7, 0.4])  # loop delay (s), then FAMILY_FIELDS
+FAMILY_HI = np.array([9.0, 0.65, 6.0, 8.7, 0.6])
+FAMILY_STARTS = [np.array([d, g, 2.5, 7.2, 0.5]) for d in (2.5, 4.0, 5.5, 7.0) for g in (0.25, 0.5)]
+FAMILY_GRID_BPM = np.round(np.arange(4.0, 7.5001, 0.01), 2)
+
+
+def _weighed_log(pace_bpm: np.ndarray, swing_bpm: np.ndarray, weight: np.ndarray,
+                 least: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The breaths that carry weight: pace, log swing and weight (None with fewer than ``least``)."""
+    keep = weight > 1e-3
+    if np.count_nonzero(keep) < least:
+        return None
+    return pace_bpm[keep], np.log(np.maximum(swing_bpm[keep], 0.05)), weight[keep]
+
+
+def _about_height(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Residuals of log swing ``y`` about a prediction (on the last axis) whose height is free:
+    about its weighted mean, the least-squares height."""
+    r = y - pred
+    return r - ((r * w).sum(axis=-1) / w.sum())[..., None]
 
 
 def _family_shape(pace_bpm: np.ndarray, theta: np.ndarray) -> np.ndarray:
@@ -108,15 +127,14 @@ def family_peak(pace_bpm: np.ndarray, swing_bpm: np.ndarray, weight: np.ndarray)
     """The peak, 4-7.5/min, of the model's curve family fitted to the breaths (weighted least
     squares on log swing, the height profiled out, the best of :data:`FAMILY_STARTS`); None with
     fewer than 6 weighed breaths."""
-    keep = weight > 1e-3
-    if np.count_nonzero(keep) < 6:
+    breaths = _weighed_log(pace_bpm, swing_bpm, weight, 6)
+    if breaths is None:
         return None
-    p, y, w = pace_bpm[keep], np.log(np.maximum(swing_bpm[keep], 0.05)), weight[keep]
+    p, y, w = breaths
     sw = np.sqrt(w)
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        r = y - np.log(_family_shape(p, theta))
-        return sw * (r - float(np.sum(w * r) / np.sum(w)))
+        return sw * _about_height(y, np.log(_family_shape(p, theta)), w)
 
     fits = [least_squares(residuals, x0, bounds=(FAMILY_LO, FAMILY_HI), diff_step=1e-3) for x0 in FAMILY_STARTS]
     best = min(fits, key=lambda r: float(r.cost))
@@ -151,15 +169,13 @@ class Sweep(Coach):
 
     def _shape_peak(self) -> float | None:
         assert self.person is not None
-        pace, swing, w = self._weights()
-        keep = w > 1e-3
-        if np.count_nonzero(keep) < 4:
+        breaths = _weighed_log(*self._weights(), 4)
+        if breaths is None:
             return None
-        p, y, w = pace[keep], np.log(np.maximum(swing[keep], 0.05)), w[keep]
+        p, y, w = breaths
         shifts = np.arange(-2.5, 2.5001, 0.01)
         pred = np.interp(p[None, :] - shifts[:, None], self._q, self._log_f)
-        a = ((y[None, :] - pred) * w).sum(axis=1) / w.sum()
-        sse = (w * (y[None, :] - pred - a[:, None]) ** 2).sum(axis=1)
+        sse = (w * _about_height(y[None, :], pred, w) ** 2).sum(axis=1)
         return float(self.person.resonance_bpm + shifts[int(np.argmin(sse))])
 
     def _decide(self, t_s: float) -> None:
@@ -397,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
             passes[target] = passes.get(target, 0) + int(met)
         results["variants"][variant]["targets"] = [
             {"target": t, "wanted": w, "measured": m, "met": ok} for t, w, m, ok in rows]
+        if len(runs["coach"]) < 2:
+            continue
         pair = paired_drop(runs["coach"], runs["stepped"])
         results["variants"][variant]["paired_drop"] = dataclasses.asdict(pair)
         print(f"\nheart-rate drop, coach - stepped, person by person: median {pair.median_diff_pct:+.2f} points "

@@ -242,7 +242,9 @@ class PairedDrop:
         Median over the people of (drop with the first − drop with the second), % points.
     ci90_pct : tuple of float
         A distribution-free 90% confidence interval of that median: the order statistics
-        of the differences that a sign test gives (Conover 1999, §3.2), % points.
+        of the differences that a sign test gives (Conover 1999, §3.2), % points. With
+        fewer than 5 people no pair of order statistics reaches 90%, and it is the whole
+        range, which covers ``1 − 2^(1−n)``.
     share_at_least : float
         Share of people whose drop with the first is at least that with the second, 0–1.
 
@@ -264,6 +266,8 @@ def paired_drop(first: Sequence[PersonResult], second: Sequence[PersonResult]) -
     ----------
     first, second : sequence of PersonResult
         The sessions of two controllers with the same people in the same order (at least 2).
+        Only their resonances are compared to check that: the people of one seed have the
+        same resonances in every variant, so mixing variants is the caller's to avoid.
 
     Returns
     -------

@@ -15,7 +15,7 @@ import pytest
 from _benchmarks import benchmark_module
 
 from biofeedback.evaluation import paired_drop, run_session, summarise
-from biofeedback.physiology import VARIANTS, sample_people
+from biofeedback.physiology import DEFAULT_RANGES, VARIANTS, sample_people
 from biofeedback.protocols import FixedPace
 
 
@@ -93,17 +93,39 @@ def test_the_family_oracle_finds_the_peak_of_any_curve_of_the_model(bench: Modul
 
 
 def test_the_family_oracles_bounds_hold_every_person_of_every_variant(bench: ModuleType) -> None:
-    # "knows the family" only if every person the benchmark draws is a member: each shape parameter
-    # inside the bounds, the loop gain once renormalised as the oracle's curve normalises it
-    norm = bench.FAMILY_NORM["resonance_bpm"]
-    for variant in VARIANTS:
-        for p in sample_people(6, 11, variant):
+    # "knows the family" only if every person the benchmark can draw is a member. The ranges'
+    # corners bound the shape parameters (the scaled gain grows with the gain and the resonance and
+    # falls with the vascular time constant); the loop delay is solved per person, so people are drawn
+    w12 = 2.0 * math.pi * bench.FAMILY_NORM["resonance_bpm"] / 60.0
+    for name, variant in VARIANTS.items():
+        r = {**DEFAULT_RANGES, **variant.ranges}
+
+        def scaled(gain: float, res: float, tau: float) -> float:
+            return gain * math.hypot(1.0, 2.0 * math.pi * res / 60.0 * tau) / math.hypot(1.0, w12 * tau)
+
+        lowest = scaled(r["loop_gain"][0], r["resonance_bpm"][0], r["vascular_tau_s"][1])
+        highest = scaled(r["loop_gain"][1], r["resonance_bpm"][1], r["vascular_tau_s"][0])
+        for k, field in enumerate(bench.FAMILY_FIELDS, start=1):
+            lo, hi = (lowest, highest) if field == "loop_gain" else r[field]
+            assert bench.FAMILY_LO[k] <= lo and hi <= bench.FAMILY_HI[k], (name, field)
+        for p in sample_people(6, 11, name):
             q = p.params
-            raw = q.loop_gain * math.hypot(1.0, 2.0 * math.pi * q.resonance_bpm / 60.0 * q.vascular_tau_s)
-            theta = [p.loop_delay_s, raw / math.hypot(1.0, 2.0 * math.pi * norm / 60.0 * q.vascular_tau_s),
-                     q.vascular_tau_s, q.vagal_corner_bpm, q.depth_exponent]
-            assert np.all(bench.FAMILY_LO <= theta) and np.all(theta <= bench.FAMILY_HI), (variant, theta)
+            theta = np.array([p.loop_delay_s, scaled(q.loop_gain, q.resonance_bpm, q.vascular_tau_s),
+                              q.vascular_tau_s, q.vagal_corner_bpm, q.depth_exponent])
+            assert bench.FAMILY_LO[0] + 0.5 <= theta[0] <= bench.FAMILY_HI[0] - 2.0, (name, theta)
             # and the oracle's curve at those parameters is the person's, up to its height
             grid = np.array([4.0, 5.0, 6.0, 7.0])
-            ratio = np.array([p.swing_bpm(float(x)) for x in grid]) / bench._family_shape(grid, np.array(theta))
+            ratio = np.array([p.swing_bpm(float(x)) for x in grid]) / bench._family_shape(grid, theta)
             assert np.ptp(ratio) < 1e-9 * ratio.mean()
+
+
+def test_the_family_oracle_runs_as_a_reference(bench: ModuleType) -> None:
+    # the sweep, then the family fit held from minute 3 to the end
+    (person,) = sample_people(1, 4, "default")
+    sweep = bench.CONTROLLERS["oracle family 14"](person)
+    sweep.scan_s = 180.0
+    r = run_session(person, sweep, minutes=4.0)
+    assert sweep.family and sweep.person is None  # it is not told the person
+    assert r.estimate_bpm == r.final_pace_bpm and 4.0 <= r.final_pace_bpm <= 7.5
+    held = [d for d in sweep.decisions if d.stage == "hold"]
+    assert held and held[0].t_s >= 180.0 and {d.pace_bpm for d in held} == {r.final_pace_bpm}

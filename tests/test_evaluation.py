@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from scipy.stats import binom
 
 from biofeedback import Coach
 from biofeedback.errors import InvalidInputError
@@ -127,6 +128,13 @@ def test_drops_compared_person_by_person() -> None:
     assert p.n == 20 and p.median_diff_pct == pytest.approx(0.5) and p.share_at_least == 0.7
     # a sign test's 90% interval on 20: the 6th smallest to the 6th largest difference
     assert p.ci90_pct == pytest.approx((-1.0, 0.5))
+    # distinct differences 0, 1, ..., n - 1: the interval is [k - 1, n - k], k the largest with
+    # P(Binomial(n, 1/2) <= k - 1) <= 0.05 (scipy's binomial); below 5 people, the whole range
+    for n in range(2, 41):
+        p = paired_drop([result(4.0 + 0.01 * i, 5.0, 1.0, 0.0, float(i)) for i in range(n)],
+                        [result(4.0 + 0.01 * i, 5.0, 1.0, 0.0, 0.0) for i in range(n)])
+        k = max([j for j in range(1, n // 2 + 1) if binom.cdf(j - 1, n, 0.5) <= 0.05], default=1)
+        assert p.ci90_pct == (k - 1.0, n - k), n
     with pytest.raises(InvalidInputError, match="same people"):
         paired_drop(first, second[::-1])
     with pytest.raises(InvalidInputError, match="same people"):
