@@ -11,9 +11,10 @@ One command, from the repository root::
 
 For each variant of the simulated person (``biofeedback.physiology.VARIANTS``: the model's
 assumptions varied, loop delay, how well people follow, noise, ...) the same seeded people
-(resonance spread over 4.5-7 breaths/min) do a 15-minute session three times: with the
-coach, with ``FixedPace(6)`` and with ``SteppedProtocol()``, and with three references no
-real coach can beat, which bound what the information in the heartbeats supports:
+(resonance spread over 4.5-7 breaths/min) do a 15-minute session with each controller: the
+coach, ``FixedPace(6)`` and ``SteppedProtocol()``, and six references, each given something a
+coach never has, which show what the information in the heartbeats supports (they are not
+strict bounds: the coach beats some of them in some variants):
 
 - ``ideal sampling 14``: breaths spread evenly over 4-7.5/min for 14 minutes (a zigzag
   in 0.25/min steps, 2 breaths a pace, the whole range swept again and again), then the
@@ -40,9 +41,10 @@ real coach can beat, which bound what the information in the heartbeats supports
 
 Each reference reads the breaths exactly as the coach does (the same artefact correction,
 the same lock-in swing, the same following check, nothing from the first minute). The
-table gives the figures of the issue's targets for each, and the coach's targets judged
-PASS/FAIL. Then the per-beat
-cost of the coach plus the pacer (the BreathGuide step), median over every beat of a session.
+table gives the figures of the issue's targets for each, the coach's targets judged
+PASS/FAIL, and the coach's heart-rate drop against the stepped protocol's person by person
+(``evaluation.paired_drop``). Then the per-beat cost of the coach plus the pacer (the
+BreathGuide step), median over every beat of a session.
 
 The coach's settings were chosen on seed 1 of the ``default`` variant (its breath weights
 also on seeds 77 and 78, checked on 2027-2029); the scores are on the people of seeds 2026,
