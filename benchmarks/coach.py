@@ -113,9 +113,10 @@ def _weighed_log(pace_bpm: np.ndarray, swing_bpm: np.ndarray, weight: np.ndarray
     return pace_bpm[keep], np.log(np.maximum(swing_bpm[keep], 0.05)), weight[keep]
 
 
-def _about_height(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> np.ndarray:
+def about_height(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Residuals of log swing ``y`` about a prediction (on the last axis) whose height is free:
-    about its weighted mean, the least-squares height."""
+    about its weighted mean, the least-squares height. The shape and family oracles use it, and
+    ``coach_lean.py``'s tilted resonator."""
     r = y - pred
     return r - ((r * w).sum(axis=-1) / w.sum())[..., None]
 
@@ -136,7 +137,7 @@ def family_peak(pace_bpm: np.ndarray, swing_bpm: np.ndarray, weight: np.ndarray)
     sw = np.sqrt(w)
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        return sw * _about_height(y, np.log(_family_shape(p, theta)), w)
+        return sw * about_height(y, np.log(_family_shape(p, theta)), w)
 
     fits = [least_squares(residuals, x0, bounds=(FAMILY_LO, FAMILY_HI), diff_step=1e-3) for x0 in FAMILY_STARTS]
     best = min(fits, key=lambda r: float(r.cost))
@@ -177,7 +178,7 @@ class Sweep(Coach):
         p, y, w = breaths
         shifts = np.arange(-2.5, 2.5001, 0.01)
         pred = np.interp(p[None, :] - shifts[:, None], self._q, self._log_f)
-        sse = (w * _about_height(y[None, :], pred, w) ** 2).sum(axis=1)
+        sse = (w * about_height(y[None, :], pred, w) ** 2).sum(axis=1)
         return float(self.person.resonance_bpm + shifts[int(np.argmin(sse))])
 
     def _decide(self, t_s: float) -> None:

@@ -45,7 +45,7 @@ HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from coach import NOISE_SOURCES, Sweep, without  # the reference sweep, as the benchmark runs it
+from coach import NOISE_SOURCES, Sweep, about_height, without  # the reference sweep, as the benchmark runs it
 
 from biofeedback.coach_evidence import PeakFit, fit_peak
 from biofeedback.evaluation import run_session
@@ -75,9 +75,7 @@ def tilted_resonator_peak(pace_bpm: np.ndarray, swing_bpm: np.ndarray, weight: n
         return None
     x = paces[None, :] / CENTRES_BPM[:, None] - CENTRES_BPM[:, None] / paces[None, :]
     shape = -0.5 * np.log1p((QS[:, None, None] * x[None]) ** 2)[None] - ALPHAS[:, None, None, None] * np.log(paces)
-    resid = y_pace - shape
-    height = (resid * w_pace).sum(-1) / w_pace.sum()
-    sse = (w_pace * (resid - height[..., None]) ** 2).sum(-1)
+    sse = (w_pace * about_height(y_pace, shape, w_pace) ** 2).sum(-1)
     ia, iq, ic = np.unravel_index(int(np.argmin(sse)), sse.shape)
     c, q, alpha = CENTRES_BPM[ic], QS[iq], ALPHAS[ia]
     grid = np.arange(max(4.0, paces[0]), min(7.5, paces[-1]) + 1e-9, 0.01)

@@ -97,12 +97,12 @@ def test_the_family_oracles_bounds_hold_every_person_of_every_variant(bench: Mod
     # corners bound the shape parameters (the scaled gain grows with the gain and the resonance and
     # falls with the vascular time constant); the loop delay is solved per person, so people are drawn
     w12 = 2.0 * math.pi * bench.FAMILY_NORM["resonance_bpm"] / 60.0
+
+    def scaled(gain: float, res: float, tau: float) -> float:
+        return gain * math.hypot(1.0, 2.0 * math.pi * res / 60.0 * tau) / math.hypot(1.0, w12 * tau)
+
     for name, variant in VARIANTS.items():
         r = {**DEFAULT_RANGES, **variant.ranges}
-
-        def scaled(gain: float, res: float, tau: float) -> float:
-            return gain * math.hypot(1.0, 2.0 * math.pi * res / 60.0 * tau) / math.hypot(1.0, w12 * tau)
-
         lowest = scaled(r["loop_gain"][0], r["resonance_bpm"][0], r["vascular_tau_s"][1])
         highest = scaled(r["loop_gain"][1], r["resonance_bpm"][1], r["vascular_tau_s"][0])
         for k, field in enumerate(bench.FAMILY_FIELDS, start=1):
